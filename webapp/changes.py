@@ -1,0 +1,39 @@
+"""The one record both data paths translate into.
+
+Parsers (Extract CSV rows, pushed events) only say *what Freshchat told us* about a chat at a
+given time; they never decide how it counts. Keeping this record small and plain is what lets
+pull and push feed the same state and agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# Sentinel meaning "this change says nothing about the group" (as opposed to group_id=None,
+# which means "Freshchat says the chat has no group at this time").
+NO_GROUP_INFO = "\x00no-group-info"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatChange:
+    """One observation about one Freshchat conversation, at Freshchat's time ``at`` (UTC).
+
+    Every field except ``conversation_id`` and ``at`` is optional; ``None`` means "not said".
+    """
+
+    conversation_id: str
+    at: datetime
+    created_time: datetime | None = None
+    resolved_time: datetime | None = None
+    reopened: bool = False
+    status: str | None = None
+    group_id: str | None = NO_GROUP_INFO  # type: ignore[assignment]
+    group_name: str | None = None
+    spam: bool = False
+    deleted: bool = False
+
+    @property
+    def says_group(self) -> bool:
+        """True when the change carries group information (possibly "no group")."""
+        return self.group_id != NO_GROUP_INFO

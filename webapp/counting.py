@@ -1,0 +1,78 @@
+"""The counting rules of PRODUCT.md "Data rules", and nothing else.
+
+Pure functions from a chat's state to the contact it makes (queue, interval) or to nothing.
+Interval statistics are *derived* from these answers, so replaying data, duplicate events
+or reordering cannot change a count: the same state always gives the same contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import datetime
+
+from webapp.chatstate import ChatState
+from webapp.timeutil import floor_interval
+
+UNDEFINED_QUEUE = "Undefined_Queue"
+# Queues are keyed by Freshchat group id (names can be renamed or repeated); this key
+# stands for Undefined_Queue.
+UNDEFINED_QUEUE_KEY = ""
+
+REASON_GROUP = "group at its latest resolution"
+REASON_SPAM = "marked as spam: group cannot be determined"
+REASON_DELETED = "deleted: group cannot be determined"
+REASON_NO_GROUP = "no group assigned when resolved"
+REASON_GROUP_GONE = "its group no longer exists in Freshchat"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One counted contact: where it lands and a plain-words reason why."""
+
+    queue_key: str
+    interval_start: datetime
+    reason: str
+
+
+def has_ended(state: ChatState) -> bool:
+    """A chat counts once it has ended at least once: resolved, deleted or spam."""
+    return state.first_resolved_time is not None or state.spam or state.deleted
+
+
+def arrival_time(state: ChatState) -> datetime | None:
+    """The customer's arrival: Freshchat's created time, else the earliest time we saw."""
+    return state.created_time or state.first_seen_time
+
+
+def queue_for(state: ChatState, live_group_ids: Container[str]) -> tuple[str, str]:
+    """(queue key, reason) for an ended chat."""
+    if state.deleted:
+        return UNDEFINED_QUEUE_KEY, REASON_DELETED
+    if state.spam:
+        return UNDEFINED_QUEUE_KEY, REASON_SPAM
+    known, group_id = (
+        state.group_at(state.last_resolved_time)
+        if state.last_resolved_time is not None
+        else (False, None)
+    )
+    if not known or not group_id:
+        return UNDEFINED_QUEUE_KEY, REASON_NO_GROUP
+    if group_id not in live_group_ids:
+        return UNDEFINED_QUEUE_KEY, REASON_GROUP_GONE
+    return group_id, REASON_GROUP
+
+
+def contact_for(state: ChatState, live_group_ids: Container[str]) -> Contact | None:
+    """The contact a chat makes, or None while it has not ended (or has no known time).
+
+    ``live_group_ids`` are the groups Freshchat currently lists; a chat whose group is
+    gone is counted in Undefined_Queue, as PRODUCT.md asks.
+    """
+    if not has_ended(state):
+        return None
+    arrived = arrival_time(state)
+    if arrived is None:
+        return None
+    queue_key, reason = queue_for(state, live_group_ids)
+    return Contact(queue_key, floor_interval(arrived), reason)

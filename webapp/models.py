@@ -1,0 +1,197 @@
+"""Peewee models. Datetimes are naive UTC (see ``webapp.timeutil``)."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from webapp.extensions import db
+from webapp.timeutil import utcnow
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Admin(BaseModel):
+    id = AutoField()
+    username = CharField(max_length=80, unique=True)
+    password_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Integration(BaseModel):
+    """One connected Freshchat account. Soft-deleted rows keep their kept statistics."""
+
+    id = AutoField()
+    name = CharField(max_length=80)
+    # Lower-cased, trimmed name; rewritten on delete so the name becomes free again.
+    name_key = CharField(max_length=120, unique=True)
+    kind = CharField(max_length=40, default="freshchat")
+    domain = CharField(max_length=255)
+    api_key_encrypted = TextField()
+    api_key_last4 = CharField(max_length=4)
+    sync_every_minutes = IntegerField(default=15)
+    backfill_days = IntegerField(default=30)
+    display_timezone = CharField(max_length=64, default="UTC")
+    paused = BooleanField(default=False)
+    deleted_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    # Sync bookkeeping
+    watermark = DateTimeField(null=True)
+    last_sync_started_at = DateTimeField(null=True)
+    last_sync_finished_at = DateTimeField(null=True)
+    last_sync_outcome = CharField(max_length=20, null=True)  # ok | error
+    last_error = TextField(null=True)
+    next_sync_at = DateTimeField(null=True)
+    lease_owner = CharField(max_length=64, null=True)
+    lease_until = DateTimeField(null=True)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ApiKey(BaseModel):
+    """Inbound key for the companion app: stored as a hash, looked up by prefix."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="api_keys", on_delete="CASCADE")
+    prefix = CharField(max_length=32, unique=True)
+    key_hash = CharField(max_length=128)
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+
+class Group(BaseModel):
+    """A Freshchat group as last listed; queues are keyed by ``group_id``."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="groups", on_delete="CASCADE")
+    group_id = CharField(max_length=64)
+    name = CharField(max_length=255)
+    deleted = BooleanField(default=False)
+    seen_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("integration", "group_id"), True),)
+
+
+class Chat(BaseModel):
+    """One Freshchat conversation's merged state plus the contact it currently makes."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="chats", on_delete="CASCADE")
+    conversation_id = CharField(max_length=64)
+    created_time = DateTimeField(null=True)
+    first_seen_time = DateTimeField(null=True)
+    first_resolved_time = DateTimeField(null=True)
+    last_resolved_time = DateTimeField(null=True)
+    status = CharField(max_length=40, null=True)
+    status_time = DateTimeField(null=True)
+    group_history = TextField(default="[]")  # JSON [[iso, group_id|null], ...]
+    spam = BooleanField(default=False)
+    deleted = BooleanField(default=False)
+    last_change_time = DateTimeField(null=True)
+    # Cached answer of counting.contact_for; NULL while the chat does not count.
+    queue_key = CharField(max_length=64, null=True)
+    interval_start = DateTimeField(null=True)
+    count_reason = CharField(max_length=80, null=True)
+
+    class Meta:
+        indexes = (
+            (("integration", "conversation_id"), True),
+            (("integration", "interval_start", "queue_key"), False),
+        )
+
+
+class IntervalStat(BaseModel):
+    """Derived: contacts per queue per 15-minute interval. Recomputed, never incremented."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="interval_stats", on_delete="CASCADE")
+    queue_key = CharField(max_length=64)
+    interval_start = DateTimeField()
+    contacts = IntegerField()
+
+    class Meta:
+        indexes = (
+            (("integration", "interval_start", "queue_key"), True),
+            (("integration", "queue_key", "interval_start"), False),
+        )
+
+
+class SyncRun(BaseModel):
+    """History of pull syncs, also the source of the live progress panel."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="sync_runs", on_delete="CASCADE")
+    trigger = CharField(max_length=20, default="schedule")  # schedule | manual | cli | demo
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    outcome = CharField(max_length=20, default="running")  # running | ok | error
+    window_from = DateTimeField(null=True)
+    window_to = DateTimeField(null=True)
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    progress_text = CharField(max_length=255, default="")
+    api_calls = IntegerField(default=0)
+    chats_seen = IntegerField(default=0)
+    contacts_changed = IntegerField(default=0)
+    error = TextField(null=True)
+
+
+class InboundEvent(BaseModel):
+    """A pushed event, stored before it is applied; deduplicated by ``dedup_key``."""
+
+    id = AutoField()
+    integration = ForeignKeyField(Integration, backref="events", on_delete="CASCADE")
+    dedup_key = CharField(max_length=64)
+    event_name = CharField(max_length=64)
+    received_at = DateTimeField(default=utcnow)
+    body = TextField()
+    applied_at = DateTimeField(null=True)
+    error = TextField(null=True)
+
+    class Meta:
+        indexes = (
+            (("integration", "dedup_key"), True),
+            (("applied_at",), False),
+        )
+
+
+class RefusedRequest(BaseModel):
+    """A refused push request, kept so the admin can see what the companion app got wrong."""
+
+    id = AutoField()
+    integration = ForeignKeyField(
+        Integration, backref="refused_requests", null=True, on_delete="CASCADE"
+    )
+    at = DateTimeField(default=utcnow)
+    status_code = IntegerField()
+    reason = CharField(max_length=255)
+
+
+ALL_MODELS = [
+    Admin,
+    Integration,
+    ApiKey,
+    Group,
+    Chat,
+    IntervalStat,
+    SyncRun,
+    InboundEvent,
+    RefusedRequest,
+]
