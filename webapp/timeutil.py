@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 INTERVAL = timedelta(minutes=15)
+UTC_NAME = "UTC"
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,50 @@
+// Small glue for htmx pages. Everything works without it except copy-to-clipboard.
+document.addEventListener("DOMContentLoaded", () => {
+  if (window.htmx) {
+    // Swap 4xx answers that carry a message for the user (htmx 2 drops them by default).
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "(400|403|404|409|410|413|422|429)", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
+});
+
+// Copy buttons: data-copy="#selector-of-input".
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const input = document.querySelector(button.dataset.copy);
+  const status = button.parentElement.querySelector(".copy-status");
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    copied = true;
+  } catch (_error) {
+    input.select();
+    copied = document.execCommand && document.execCommand("copy");
+  }
+  if (status) status.textContent = copied ? "Copied" : "Select the key and copy it by hand";
+  button.dataset.copied = copied ? "true" : "false";
+});
+
+// A preserved input (the API key keeps what was typed) still needs aria-invalid updated.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const wrapper = event.detail.elt.closest ? event.detail.elt.closest(".field") : null;
+  const target = wrapper || event.detail.target;
+  if (!target || !target.classList || !target.classList.contains("field")) return;
+  const input = target.querySelector("input,select,textarea");
+  if (input) input.setAttribute("aria-invalid", target.dataset.invalid || "false");
+});
+
+// Server errors that htmx does not swap still deserve a visible message.
+document.addEventListener("htmx:responseError", (event) => {
+  const flash = document.getElementById("flash");
+  if (flash) flash.innerHTML = '<div class="flash flash-error" role="alert">The server answered with an error (' +
+    event.detail.xhr.status + "). Nothing was changed; try again.</div>";
+});
+document.addEventListener("htmx:sendError", () => {
+  const flash = document.getElementById("flash");
+  if (flash) flash.innerHTML = '<div class="flash flash-error" role="alert">The server cannot be reached. Check your connection and try again.</div>';
+});

@@ -1,0 +1,147 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from webapp.config import DEFAULTS, from_environment, instance_secret, new_secret_key
+from webapp.database import open_database
+from webapp.extensions import csrf, db, htmx
+from webapp.security import SecretBox, new_encryption_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Endpoints reachable without logging in.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "misc.health", "static", "misc.htmx_script"}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then environment, then ``config`` (tests and the demo)."""
+    instance_path = (config or {}).get("INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(DEFAULTS)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Per-session CSRF tokens: a page left open and polling must not go stale.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+    )
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path, "secret_key", new_secret_key)
+    if not app.config["ENCRYPTION_KEY"]:
+        app.config["ENCRYPTION_KEY"] = instance_secret(
+            app.instance_path, "encryption_key", new_encryption_key
+        )
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'app.db'}"
+    app.extensions["secret_box"] = SecretBox(app.config["ENCRYPTION_KEY"])
+
+    open_database(app.config["DATABASE_URL"])
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _register_database_hooks(app)
+    _register_blueprints(app)
+    _register_access_control(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    from webapp.cli import register_cli
+
+    register_cli(app)
+    logging.getLogger("webapp").setLevel(logging.INFO)
+    return app
+
+
+def _register_database_hooks(app: Flask) -> None:
+    @app.before_request
+    def _connect() -> None:
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not db.is_closed():
+            db.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.views import api, auth, integrations, misc, stats, sync
+
+    app.register_blueprint(misc.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(integrations.bp)
+    app.register_blueprint(sync.bp)
+    app.register_blueprint(stats.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.events_endpoint)
+
+
+def _register_access_control(app: Flask) -> None:
+    from webapp.models import Admin
+
+    @app.before_request
+    def _require_login():  # type: ignore[no-untyped-def]
+        endpoint = request.endpoint or ""
+        if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api."):
+            return None
+        if not Admin.select().exists():
+            return redirect(url_for("auth.setup"))
+        admin_id = session.get("admin_id")
+        admin = Admin.get_or_none(Admin.id == admin_id) if admin_id else None
+        if admin is None:
+            session.pop("admin_id", None)
+            if request.htmx:
+                response = app.response_class("", status=200)
+                response.headers["HX-Redirect"] = url_for("auth.login")
+                return response
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        g.admin = admin
+        return None
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.vary.add("HX-Request")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from webapp.views.misc import render_error
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(
+            400,
+            "This form has expired or was not sent from this site. "
+            "Reload the page and try again; nothing was saved.",
+        )
+
+    for code in (400, 404, 405, 410, 413, 500):
+        app.register_error_handler(code, lambda e, c=code: render_error(c, None, e))
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from webapp import templating
+
+    templating.register(app)

@@ -1,0 +1,270 @@
+"""``flask --app wsgi …`` commands for on-prem scripting, the server and the demo."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from webapp import integrations as service
+from webapp.connection import check_credentials
+from webapp.domains import DomainError, allowed_suffixes, normalise_domain
+from webapp.extensions import db
+from webapp.models import Admin, Integration
+from webapp.security import hash_password
+from webapp.timeutil import parse_timestamp
+
+integrations_cli = AppGroup("integrations", help="Manage Freshchat integrations.")
+
+
+def _fail(message: str) -> None:
+    """One line on stderr and a non-zero exit, so scripts can test the outcome."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _find(name: str) -> Integration:
+    integration = service.live().where(Integration.name_key == service.name_key(name)).first()
+    if integration is None:
+        _fail(f"no integration named “{name}”.")
+    return integration
+
+
+@integrations_cli.command("add")
+@click.option("--name", required=True)
+@click.option("--domain", required=True, help="e.g. example.freshchat.com")
+@click.option("--api-key", required=True, help="An Account Administrator's API key.")
+@click.option("--sync-every", type=click.Choice(["15", "30", "60"]), default="15")
+@click.option("--backfill-days", type=click.IntRange(1, service.BACKFILL_MAX_DAYS), default=30)
+@click.option("--timezone", "display_timezone", default="UTC")
+@click.option("--no-check", is_flag=True, help="Save without trying the credentials.")
+def add_command(name, domain, api_key, sync_every, backfill_days, display_timezone, no_check):  # type: ignore[no-untyped-def]
+    """Add a Freshchat integration (credentials are tried first unless --no-check)."""
+    with db.connection_context():
+        name = service.clean_name(name)
+        if not name or len(name) > service.NAME_MAX:
+            _fail(f"the name must be 1 to {service.NAME_MAX} characters.")
+        if service.name_taken(name):
+            _fail(f"an integration named “{name}” already exists.")
+        try:
+            host = normalise_domain(
+                domain, allowed_suffixes(current_app.config["FRESHCHAT_ALLOWED_HOSTS"])
+            )
+        except DomainError as exc:
+            _fail(str(exc))
+        api_key = api_key.strip()
+        if not api_key or any(ch.isspace() for ch in api_key):
+            _fail("the API key is empty or contains spaces.")
+        if not no_check:
+            result = check_credentials(
+                host,
+                api_key,
+                api_url_template=current_app.config["FRESHCHAT_API_URL"],
+                timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
+            )
+            if not result.ok:
+                _fail(result.message)
+        try:
+            integration = service.create(
+                service.IntegrationInput(
+                    name, host, api_key, int(sync_every), backfill_days, display_timezone
+                ),
+                current_app.extensions["secret_box"],
+            )
+        except service.IntegrationError as exc:
+            _fail(str(exc))
+        click.echo(f"Added integration {integration.id}: {integration.name} ({host}).")
+
+
+@integrations_cli.command("list")
+def list_command() -> None:
+    """List integrations with their status."""
+    from webapp.status import describe
+
+    with db.connection_context():
+        rows = list(service.live().order_by(Integration.name_key))
+        if not rows:
+            click.echo("No integrations.")
+        for integration in rows:
+            status = describe(integration)
+            last = integration.last_sync_finished_at
+            click.echo(
+                f"{integration.id}\t{integration.name}\t{integration.domain}\t{status.label}"
+                f"\tlast sync: {last:%Y-%m-%d %H:%M UTC}"
+                if last
+                else f"{integration.id}\t{integration.name}\t{integration.domain}\t{status.label}"
+                "\tlast sync: never"
+            )
+
+
+@integrations_cli.command("delete")
+@click.argument("name")
+@click.option("--remove-data", is_flag=True, help="Also remove imported queues and statistics.")
+def delete_command(name: str, remove_data: bool) -> None:
+    """Delete an integration (statistics are kept unless --remove-data)."""
+    from webapp import scheduler
+
+    with db.connection_context():
+        integration = _find(name)
+        scheduler.unschedule_integration(integration.id)
+        service.delete(integration, remove_data=remove_data)
+        click.echo(
+            f"Deleted “{integration.name}”"
+            + (" and its data." if remove_data else "; statistics kept.")
+        )
+
+
+@integrations_cli.command("app-key")
+@click.argument("name")
+def app_key_command(name: str) -> None:
+    """Generate (or regenerate) the companion-app key and print it once."""
+    with db.connection_context():
+        integration = _find(name)
+        new_key = service.issue_app_key(integration)
+        click.echo(new_key.plaintext)
+        click.echo("Store it now: it cannot be shown again. Any previous key is revoked.", err=True)
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--password", help="Prompted (hidden) when omitted.")
+def create_admin_command(username: str, password: str | None) -> None:
+    """Create an administrator, or reset the password of an existing one."""
+    username = username.strip()
+    if not username or len(username) > 80:
+        _fail("the username must be 1 to 80 characters.")
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            _fail("the passwords differ.")
+    if len(password) < 10:
+        _fail("the password must have at least 10 characters.")
+    with db.connection_context():
+        admin = Admin.get_or_none(Admin.username == username)
+        if admin is None:
+            Admin.create(username=username, password_hash=hash_password(password))
+            click.echo(f"Created administrator “{username}”.")
+        else:
+            admin.password_hash = hash_password(password)
+            admin.save()
+            click.echo(f"Reset the password of “{username}”.")
+
+
+@click.command("sync")
+@click.argument("name", required=False)
+def sync_command(name: str | None) -> None:
+    """Sync one integration (or all active ones) in the foreground, with progress."""
+    from webapp import sync
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with db.connection_context():
+        targets = [_find(name)] if name else list(service.live().where(Integration.paused == False))  # noqa: E712
+        if not targets:
+            click.echo("No active integration to sync.")
+            return
+        failed = False
+        for integration in targets:
+            click.echo(f"Syncing {integration.name}…")
+            with click.progressbar(length=100, label=integration.name, show_percent=True) as bar:
+                shown = [0]
+
+                def step(run, bar=bar, shown=shown):  # type: ignore[no-untyped-def]
+                    pct = int(100 * run.progress_done / (run.progress_total or 1))
+                    bar.update(pct - shown[0])
+                    shown[0] = pct
+
+                outcome = sync.run_sync_for_app(app, integration.id, trigger="cli", on_step=step)
+            if outcome is None:
+                click.echo("  skipped: another sync of this integration is running.")
+                failed = True
+            else:
+                click.echo(f"  {'ok' if outcome.ok else 'FAILED'}: {outcome.message}")
+                failed = failed or not outcome.ok
+        if failed:
+            sys.exit(1)
+
+
+def _parse_cli_time(value: str, option: str) -> datetime:
+    try:
+        parsed = parse_timestamp(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        _fail(f"{option} must be an ISO 8601 time such as 2026-11-02T00:00:00Z.")
+    return parsed
+
+
+@click.command("stats")
+@click.argument("name")
+@click.option("--from", "start", required=True, help="ISO 8601, inclusive")
+@click.option("--to", "end", required=True, help="ISO 8601, exclusive")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable).")
+def stats_command(name: str, start: str, end: str, fmt: str, queues: tuple[str, ...]) -> None:
+    """Print contacts per queue per interval in [from, to)."""
+    from webapp import stats
+
+    start_at, end_at = _parse_cli_time(start, "--from"), _parse_cli_time(end, "--to")
+    with db.connection_context():
+        integration = Integration.get_or_none(Integration.name_key == service.name_key(name))
+        if integration is None:
+            integration = (
+                Integration.select().where(Integration.name == service.clean_name(name)).first()
+            )
+        if integration is None:
+            _fail(f"no integration named “{name}”.")
+        try:
+            query = stats.RangeQuery.build(integration, start_at, end_at, list(queues) or None)
+        except stats.QueryError as exc:
+            _fail(str(exc))
+        rows = stats.export_rows(query)
+        if fmt == "csv":
+            for line in stats.csv_lines(rows):
+                sys.stdout.write(line)
+        else:
+            sys.stdout.write(json.dumps(list(stats.json_objects(rows)), indent=1) + "\n")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the app with waitress and run the sync scheduler in this process."""
+    from webapp.serving import serve
+
+    serve(current_app._get_current_object(), host, port, threads)  # type: ignore[attr-defined]
+
+
+@click.command("demo")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback by default; pass 0.0.0.0 only if others must reach the demo.",
+)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--chats-per-day", default=300, show_default=True, type=int)
+def demo_command(host: str, port: int, seed: int, chats_per_day: int) -> None:
+    """Start a demo: simulated Freshchat, a demo admin and a synced integration."""
+    from webapp.demo import run_demo
+
+    run_demo(
+        current_app._get_current_object(),
+        host=host,
+        port=port,
+        seed=seed,  # type: ignore[attr-defined]
+        chats_per_day=chats_per_day,
+    )
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(integrations_cli)
+    for command in (create_admin_command, sync_command, stats_command, serve_command, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,65 @@
+"""Normalising what an admin pastes as "Freshchat domain" into a bare host."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class DomainError(ValueError):
+    """A domain we refuse, with a message that shows the expected form."""
+
+
+def allowed_suffixes(setting: str) -> list[str]:
+    """Parse FRESHCHAT_ALLOWED_HOSTS: comma-separated hosts or ``.suffix`` entries."""
+    return [s.strip().lower() for s in setting.split(",") if s.strip()]
+
+
+def _is_allowed(host: str, suffixes: list[str]) -> bool:
+    for suffix in suffixes:
+        if suffix.startswith("."):
+            if host.endswith(suffix) and len(host) > len(suffix):
+                return True
+        elif host == suffix:
+            return True
+    return False
+
+
+def normalise_domain(text: str, suffixes: list[str]) -> str:
+    """``https://Example.freshchat.com/a/123/inbox`` → ``example.freshchat.com``.
+
+    Admins paste whatever is in their address bar; we keep only the host, and refuse
+    anything that is not one of the allowed Freshchat hosts so the API key is never sent
+    to a stranger.
+    """
+    value = (text or "").strip()
+    example = "example.freshchat.com"
+    if not value:
+        raise DomainError(f"Enter your Freshchat domain, for example {example}.")
+    if any(ch.isspace() for ch in value):
+        raise DomainError(f"A domain has no spaces. Expected a host such as {example}.")
+    candidate = value if "://" in value else f"//{value}"
+    try:
+        parts = urlsplit(candidate)
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port
+    except ValueError as exc:
+        raise DomainError(f"“{value}” is not a domain. Expected a host such as {example}.") from exc
+    if parts.scheme not in ("", "http", "https") or port not in (None, 443):
+        raise DomainError(f"Enter only the domain, such as {example}.")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise DomainError(f"“{value}” is not a domain. Expected a host such as {example}.")
+    if any(suffix.lstrip(".") == host for suffix in suffixes):
+        raise DomainError(
+            f"“{host}” lacks your account's subdomain: enter the full domain, e.g. {example}."
+        )
+    if not _is_allowed(host, suffixes):
+        shown = ", ".join(f"*{s}" if s.startswith(".") else s for s in suffixes)
+        raise DomainError(
+            f"“{host}” is not a Freshchat domain. Expected a host such as {example} "
+            f"(allowed: {shown})."
+        )
+    return host

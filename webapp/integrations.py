@@ -1,0 +1,155 @@
+"""Integration lifecycle: create, edit, pause, delete, and the companion-app key.
+
+Views and the CLI both go through here so that the rules (unique names, encrypted keys,
+revocation on delete) hold whichever door the admin uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import IntegrityError
+
+from webapp import chats
+from webapp.extensions import db
+from webapp.models import ApiKey, Integration
+from webapp.security import NewApiKey, SecretBox, generate_api_key
+from webapp.timeutil import utcnow
+
+NAME_MAX = 80
+SYNC_CHOICES = (15, 30, 60)
+BACKFILL_MAX_DAYS = 365
+
+
+class IntegrationError(ValueError):
+    """A refusal with a message meant for the admin."""
+
+
+def name_key(name: str) -> str:
+    """Names are unique ignoring case and surrounding spaces."""
+    return " ".join(name.split()).casefold()
+
+
+def clean_name(name: str) -> str:
+    return " ".join((name or "").split())
+
+
+def name_taken(name: str, *, exclude_id: int | None = None) -> bool:
+    query = Integration.select().where(Integration.name_key == name_key(name))
+    if exclude_id is not None:
+        query = query.where(Integration.id != exclude_id)
+    return query.exists()
+
+
+@dataclass
+class IntegrationInput:
+    """Validated values from the form or the CLI."""
+
+    name: str
+    domain: str
+    api_key: str | None  # None on edit means "keep the stored key"
+    sync_every_minutes: int = 15
+    backfill_days: int = 30
+    display_timezone: str = "UTC"
+
+
+def live() -> Integration:
+    """Query of integrations that are not deleted."""
+    return Integration.select().where(Integration.deleted_at.is_null())
+
+
+def create(values: IntegrationInput, box: SecretBox) -> Integration:
+    if not values.api_key:
+        raise IntegrationError("An API key is required.")
+    try:
+        with db.atomic():
+            return Integration.create(
+                name=clean_name(values.name),
+                name_key=name_key(values.name),
+                domain=values.domain,
+                api_key_encrypted=box.encrypt(values.api_key),
+                api_key_last4=values.api_key[-4:],
+                sync_every_minutes=values.sync_every_minutes,
+                backfill_days=values.backfill_days,
+                display_timezone=values.display_timezone,
+            )
+    except IntegrityError as exc:
+        raise IntegrationError(
+            f"An integration named “{clean_name(values.name)}” already exists."
+        ) from exc
+
+
+def update(integration: Integration, values: IntegrationInput, box: SecretBox) -> Integration:
+    """Apply an edit; a blank key keeps the stored one. Changing the account restarts sync."""
+    account_changed = values.domain != integration.domain
+    integration.name = clean_name(values.name)
+    integration.name_key = name_key(values.name)
+    integration.domain = values.domain
+    if values.api_key:
+        integration.api_key_encrypted = box.encrypt(values.api_key)
+        integration.api_key_last4 = values.api_key[-4:]
+    integration.sync_every_minutes = values.sync_every_minutes
+    integration.backfill_days = values.backfill_days
+    integration.display_timezone = values.display_timezone
+    integration.updated_at = utcnow()
+    if account_changed:
+        # Another account's history must be imported from scratch.
+        integration.watermark = None
+    try:
+        with db.atomic():
+            integration.save()
+    except IntegrityError as exc:
+        raise IntegrationError(
+            f"An integration named “{integration.name}” already exists."
+        ) from exc
+    return integration
+
+
+def set_paused(integration: Integration, paused: bool) -> None:
+    integration.paused = paused
+    integration.updated_at = utcnow()
+    integration.save(only=[Integration.paused, Integration.updated_at])
+
+
+def delete(integration: Integration, *, remove_data: bool) -> None:
+    """Stop syncing and revoke keys; keep statistics unless asked to remove them."""
+    with db.atomic():
+        ApiKey.update(revoked_at=utcnow()).where(
+            (ApiKey.integration == integration) & ApiKey.revoked_at.is_null()
+        ).execute()
+        if remove_data:
+            chats.delete_chat_data(integration.id)
+            integration.delete_instance(recursive=True)
+            return
+        now = utcnow()
+        integration.deleted_at = now
+        integration.paused = True
+        integration.next_sync_at = None
+        # Free the name for reuse while keeping the row (and its statistics).
+        integration.name_key = f"{integration.name_key}#deleted-{integration.id}"
+        integration.save()
+
+
+def issue_app_key(integration: Integration) -> NewApiKey:
+    """Generate the companion-app key, revoking any previous one in the same transaction."""
+    new_key = generate_api_key()
+    with db.atomic():
+        ApiKey.update(revoked_at=utcnow()).where(
+            (ApiKey.integration == integration) & ApiKey.revoked_at.is_null()
+        ).execute()
+        ApiKey.create(integration=integration, prefix=new_key.prefix, key_hash=new_key.key_hash)
+    return new_key
+
+
+def current_app_key(integration: Integration) -> ApiKey | None:
+    return (
+        ApiKey.select()
+        .where((ApiKey.integration == integration) & ApiKey.revoked_at.is_null())
+        .order_by(ApiKey.created_at.desc())
+        .first()
+    )
+
+
+def decrypted_api_key(integration: Integration, box: SecretBox) -> str:
+    """The Freshchat key, decrypted only at the moment a request needs it."""
+    return box.decrypt(integration.api_key_encrypted)

@@ -1,0 +1,34 @@
+"""Serving with waitress plus the in-process scheduler (the one place it is started)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> None:  # type: ignore[no-untyped-def]
+    """Start the scheduler, then block serving HTTP until interrupted.
+
+    With several server *processes* each one would start a scheduler; that is safe (the
+    database lease lets only one sync per integration run) but wasteful, so run one.
+    """
+    import waitress
+
+    from webapp import push, scheduler
+    from webapp.extensions import db
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with app.app_context(), db.connection_context():
+        push.apply_pending(app)  # events stored before a crash are applied first
+    scheduler.start(app)
+    try:
+        waitress.serve(
+            wsgi_app or app, host=host, port=port, threads=threads, ident="chat-volume-hub"
+        )
+    finally:
+        scheduler.shutdown()

@@ -1,0 +1,53 @@
+"""An integration's status in plain words, read from the database (never the scheduler)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from webapp.models import Integration, SyncRun
+from webapp.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # never | syncing | healthy | failing | paused | deleted
+    label: str
+    detail: str
+    next_sync: datetime | None
+    run: SyncRun | None = None
+
+
+def active_run(integration: Integration) -> SyncRun | None:
+    """The running sync, if its lease is still held (a crashed run's lease expires)."""
+    if not integration.lease_until or integration.lease_until < utcnow():
+        return None
+    return (
+        SyncRun.select()
+        .where((SyncRun.integration == integration) & (SyncRun.outcome == "running"))
+        .order_by(SyncRun.id.desc())
+        .first()
+    )
+
+
+def describe(integration: Integration) -> Status:
+    if integration.is_deleted:
+        return Status("deleted", "Deleted", "Statistics kept, read-only.", None)
+    run = active_run(integration)
+    if run is not None:
+        progress = run.progress_text or "Starting…"
+        return Status("syncing", "Syncing", progress, integration.next_sync_at, run)
+    if integration.paused:
+        return Status("paused", "Paused", "No syncs until resumed.", None)
+    if integration.last_sync_outcome is None:
+        return Status(
+            "never", "Never synced", "The first sync has not run yet.", integration.next_sync_at
+        )
+    if integration.last_sync_outcome == "error":
+        return Status(
+            "failing",
+            "Failing",
+            integration.last_error or "The last sync failed.",
+            integration.next_sync_at,
+        )
+    return Status("healthy", "Healthy", "The last sync succeeded.", integration.next_sync_at)

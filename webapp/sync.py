@@ -1,0 +1,298 @@
+"""One pull sync of one integration: lease, windows, Extract jobs, progress, history.
+
+Strategy (see README "How the pull sync reads Freshchat"): Freshchat has no endpoint that
+lists conversations, and walking users → conversations costs several calls per chat. The
+Extract (raw reports) API returns every chat event of a window as CSV files, so a sync
+costs a handful of calls per window *whatever the number of chats*: per window of at most
+28 days, one job request, a few polls and one download per file for each of three events,
+plus the paged groups list.
+
+Safety: the watermark moves only after a whole window has been applied, and applying is
+idempotent, so an interrupted sync simply re-reads the unfinished window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from webapp import chats
+from webapp.extensions import db
+from webapp.freshchat.client import FreshchatClient, FreshchatError
+from webapp.freshchat.reports import MalformedReport, parse_extract, unzip_extract
+from webapp.models import Integration, SyncRun
+from webapp.security import SecretBox
+from webapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+EXTRACT_EVENTS = (
+    ("Conversation-Created", "new chats"),
+    ("Conversation-Group-Assigned", "group transfers"),
+    ("Conversation-Resolved", "resolutions, spam and deletions"),
+)
+MAX_WINDOW = timedelta(days=28)  # the Extract API's longest window
+LEASE_TIME = timedelta(minutes=20)
+MAX_PROBLEMS_SHOWN = 3
+
+ClientFactory = Callable[[Integration], FreshchatClient]
+
+
+class SyncBusy(RuntimeError):
+    """Another sync of this integration holds the lease."""
+
+
+@dataclass
+class SyncOutcome:
+    run: SyncRun
+    ok: bool
+    message: str
+
+
+def lease_owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(integration_id: int, owner: str, now: datetime | None = None) -> bool:
+    """One UPDATE touching one row: only one process can win, whatever schedulers exist."""
+    now = now or utcnow()
+    updated = (
+        Integration.update(lease_owner=owner, lease_until=now + LEASE_TIME)
+        .where(
+            (Integration.id == integration_id)
+            & Integration.deleted_at.is_null()
+            & (Integration.lease_until.is_null() | (Integration.lease_until < now))
+        )
+        .execute()
+    )
+    return updated == 1
+
+
+def renew_lease(integration_id: int, owner: str) -> None:
+    Integration.update(lease_until=utcnow() + LEASE_TIME).where(
+        (Integration.id == integration_id) & (Integration.lease_owner == owner)
+    ).execute()
+
+
+def release_lease(integration_id: int, owner: str) -> None:
+    Integration.update(lease_owner=None, lease_until=None).where(
+        (Integration.id == integration_id) & (Integration.lease_owner == owner)
+    ).execute()
+
+
+def plan_windows(
+    integration: Integration, now: datetime, overlap: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """Half-open windows [start, end) of at most 28 days from the watermark to now.
+
+    The first sync starts ``backfill_days`` ago; later ones re-read ``overlap`` before the
+    watermark because Freshchat's reports can receive rows late.
+    """
+    if integration.watermark is None:
+        start = now - timedelta(days=integration.backfill_days)
+    else:
+        start = min(integration.watermark - overlap, now)
+    windows = []
+    while start < now:
+        end = min(start + MAX_WINDOW, now)
+        windows.append((start, end))
+        start = end
+    return windows
+
+
+class _Progress:
+    """Writes progress to the SyncRun row, where the UI panel and the CLI read it."""
+
+    def __init__(self, run: SyncRun, on_step: Callable[[SyncRun], None] | None) -> None:
+        self.run = run
+        self.on_step = on_step
+
+    def update(self, text: str, *, step_done: bool = False, **counters: int) -> None:
+        if step_done:
+            self.run.progress_done += 1
+        self.run.progress_text = text[:255]
+        for name, value in counters.items():
+            setattr(self.run, name, getattr(self.run, name) + value)
+        self.run.save()
+        if self.on_step:
+            self.on_step(self.run)
+
+
+def _window_label(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def run_sync(
+    integration_id: int,
+    client_factory: ClientFactory,
+    *,
+    trigger: str = "schedule",
+    overlap: timedelta = timedelta(minutes=60),
+    now: datetime | None = None,
+    poll_interval: float = 5.0,
+    on_step: Callable[[SyncRun], None] | None = None,
+) -> SyncOutcome:
+    """Run one sync to completion (or to a clear error). Raises SyncBusy if leased."""
+    owner = lease_owner_id()
+    if not acquire_lease(integration_id, owner):
+        raise SyncBusy("A sync of this integration is already running.")
+    try:
+        integration = Integration.get_by_id(integration_id)
+        now = now or utcnow()
+        windows = plan_windows(integration, now, overlap)
+        run = SyncRun.create(
+            integration=integration,
+            trigger=trigger,
+            window_from=windows[0][0] if windows else now,
+            window_to=now,
+            progress_total=1 + len(windows) * len(EXTRACT_EVENTS),
+            progress_text="Starting…",
+        )
+        Integration.update(last_sync_started_at=run.started_at).where(
+            Integration.id == integration_id
+        ).execute()
+        progress = _Progress(run, on_step)
+        try:
+            message = _sync_windows(
+                integration, client_factory, windows, progress, owner, poll_interval
+            )
+        except FreshchatError as exc:
+            return _finish(integration, run, ok=False, message=str(exc))
+        except MalformedReport as exc:
+            return _finish(
+                integration,
+                run,
+                ok=False,
+                message=f"Freshchat sent a report this app cannot read: {exc}. "
+                "Nothing from it was applied; the next sync retries.",
+            )
+        except Exception as exc:
+            log.exception("sync of integration %s failed", integration_id)
+            return _finish(
+                integration,
+                run,
+                ok=False,
+                message=f"Internal error during sync ({exc.__class__.__name__}); "
+                "the next sync retries. See the server log.",
+            )
+        return _finish(integration, run, ok=True, message=message)
+    finally:
+        release_lease(integration_id, owner)
+
+
+def _sync_windows(
+    integration: Integration,
+    client_factory: ClientFactory,
+    windows: list[tuple[datetime, datetime]],
+    progress: _Progress,
+    owner: str,
+    poll_interval: float,
+) -> str:
+    client = client_factory(integration)
+    run = progress.run
+    calls_before = client.calls
+    progress.update("Reading groups…")
+    groups = list(client.iter_groups())
+    refresh = chats.refresh_groups(integration.id, groups)
+    progress.update(f"{len(groups)} groups", step_done=True, api_calls=client.calls - calls_before)
+    problems: list[str] = []
+    for index, (start, end) in enumerate(windows, 1):
+        for event, what in EXTRACT_EVENTS:
+            calls_before = client.calls
+            label = f"Window {index}/{len(windows)} ({_window_label(start, end)}): {what}"
+            progress.update(f"{label}: waiting for Freshchat's report…")
+            job_id = client.request_extract(event, start, end)
+            status = client.wait_for_extract(job_id, poll_interval=poll_interval)
+            seen = changed = 0
+            for link in status.links:
+                blob = client.download(link.href)
+                parsed = parse_extract(unzip_extract(blob), event)
+                problems.extend(f"{event}: {p}" for p in parsed.problems)
+                result = chats.apply_changes(integration.id, parsed.changes)
+                seen += result.chats_seen
+                changed += result.contacts_changed
+                renew_lease(integration.id, owner)
+            progress.update(
+                f"{label}: done",
+                step_done=True,
+                api_calls=client.calls - calls_before,
+                chats_seen=seen,
+                contacts_changed=changed,
+            )
+        # The whole window is applied: only now may the watermark pass it.
+        Integration.update(watermark=end).where(Integration.id == integration.id).execute()
+    summary = (
+        f"Read {run.chats_seen} chat records over {len(windows)} window(s); "
+        f"{run.contacts_changed} contacts changed."
+    )
+    if refresh.removed:
+        summary += f" Groups gone from Freshchat: {', '.join(refresh.removed)}."
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > 3 else ""
+        summary += f" Skipped {len(problems)} unreadable report row(s): {shown}{more}."
+    return summary
+
+
+def _finish(integration: Integration, run: SyncRun, *, ok: bool, message: str) -> SyncOutcome:
+    finished = utcnow()
+    with db.atomic():
+        run.finished_at = finished
+        run.outcome = "ok" if ok else "error"
+        run.error = None if ok else message
+        run.progress_text = message[:255]
+        run.save()
+        Integration.update(
+            last_sync_finished_at=finished,
+            last_sync_outcome=run.outcome,
+            last_error=None if ok else message,
+        ).where(Integration.id == integration.id).execute()
+    return SyncOutcome(run, ok, message)
+
+
+def client_factory_for(config: dict[str, Any], box: SecretBox) -> ClientFactory:
+    """Build clients from app settings; the key is decrypted only here, per sync."""
+
+    def factory(integration: Integration) -> FreshchatClient:
+        return FreshchatClient(
+            integration.domain,
+            box.decrypt(integration.api_key_encrypted),
+            api_url_template=config["FRESHCHAT_API_URL"],
+            timeout=(5.0, float(config["FRESHCHAT_TIMEOUT_SECONDS"])),
+            max_wait=float(config.get("FRESHCHAT_MAX_WAIT_SECONDS", 300.0)),
+        )
+
+    return factory
+
+
+def run_sync_for_app(
+    app: Any,
+    integration_id: int,
+    *,
+    trigger: str = "schedule",
+    on_step: Callable[[SyncRun], None] | None = None,
+) -> SyncOutcome | None:
+    """Entry point for the scheduler, "Sync now" and the CLI: settings from the app."""
+    integration = Integration.get_or_none(Integration.id == integration_id)
+    if integration is None or integration.is_deleted:
+        return None
+    if integration.paused and trigger == "schedule":
+        return None
+    try:
+        return run_sync(
+            integration_id,
+            client_factory_for(app.config, app.extensions["secret_box"]),
+            trigger=trigger,
+            overlap=timedelta(minutes=int(app.config["SYNC_OVERLAP_MINUTES"])),
+            poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
+            on_step=on_step,
+        )
+    except SyncBusy:
+        log.info("integration %s: sync skipped, another one holds the lease", integration_id)
+        return None

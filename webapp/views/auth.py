@@ -1,0 +1,70 @@
+"""First-run setup, login and logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+
+from webapp.extensions import db
+from webapp.forms import ActionForm, LoginForm, SetupForm
+from webapp.models import Admin
+from webapp.security import hash_password, verify_password
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths, so the login page cannot bounce users elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return url_for("integrations.index")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():  # type: ignore[no-untyped-def]
+    if Admin.select().exists():
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        with db.atomic("IMMEDIATE"):
+            if Admin.select().exists():  # two browsers racing through setup
+                return redirect(url_for("auth.login"))
+            admin = Admin.create(
+                username=form.username.data, password_hash=hash_password(form.password.data)
+            )
+        session.clear()
+        session["admin_id"] = admin.id
+        flash("Administrator account created.", "success")
+        return redirect(url_for("integrations.index"), code=303)
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if not Admin.select().exists():
+        return redirect(url_for("auth.setup"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        admin = Admin.get_or_none(Admin.username == form.username.data)
+        if admin is not None and verify_password(admin.password_hash, form.password.data):
+            session.clear()
+            session.permanent = True
+            session["admin_id"] = admin.id
+            return redirect(_safe_next(form.next.data), code=303)
+        form.password.errors.append("Unknown username or wrong password.")
+    elif not form.is_submitted():
+        from flask import request
+
+        form.next.data = request.args.get("next", "")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    ActionForm()  # CSRF is checked globally; the form keeps the template uniform
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)

@@ -1,0 +1,247 @@
+"""Account > Integrations: list, gallery, configuration form, detail, key, delete."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from webapp import integrations as service
+from webapp import scheduler
+from webapp.connection import check_credentials
+from webapp.forms import ActionForm, DeleteForm, IntegrationForm
+from webapp.models import Integration
+
+bp = Blueprint("integrations", __name__)
+
+# Fields the inline validator may be asked about (HX-Trigger-Name).
+INLINE_FIELDS = {"name", "domain", "api_key", "backfill_days"}
+
+
+def get_integration(integration_id: int, *, allow_deleted: bool = False) -> Integration:
+    """404 for unknown ids; 410 when an action needs a live integration."""
+    integration = Integration.get_or_none(Integration.id == integration_id)
+    if integration is None:
+        abort(404)
+    if integration.is_deleted and not allow_deleted:
+        abort(410)
+    return integration
+
+
+def box():  # type: ignore[no-untyped-def]
+    return current_app.extensions["secret_box"]
+
+
+def _connection(form: IntegrationForm, integration: Integration | None):  # type: ignore[no-untyped-def]
+    api_key = form.api_key.data
+    if not api_key and integration is not None:
+        api_key = service.decrypted_api_key(integration, box())
+    return check_credentials(
+        form.normalised_domain or "",
+        api_key or "",
+        api_url_template=current_app.config["FRESHCHAT_API_URL"],
+        timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
+    )
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    return redirect(url_for("integrations.index"))
+
+
+@bp.get("/integrations")
+def index():  # type: ignore[no-untyped-def]
+    live = list(service.live().order_by(Integration.name_key))
+    deleted = list(
+        Integration.select()
+        .where(Integration.deleted_at.is_null(False))
+        .order_by(Integration.deleted_at.desc())
+    )
+    from webapp.status import describe
+
+    rows = [(i, describe(i)) for i in live]
+    if request.htmx and not request.htmx.boosted:
+        return render_template("integrations/_list.html", rows=rows, deleted=deleted)
+    return render_template("integrations/index.html", rows=rows, deleted=deleted)
+
+
+@bp.get("/integrations/gallery")
+def gallery():  # type: ignore[no-untyped-def]
+    return render_template("integrations/gallery.html")
+
+
+@bp.get("/integrations/gallery/freshworks")
+def gallery_freshworks():  # type: ignore[no-untyped-def]
+    return render_template("integrations/gallery_freshworks.html")
+
+
+def _save_response(form: IntegrationForm, integration: Integration | None):  # type: ignore[no-untyped-def]
+    """Validate, test the credentials, then save; on failure re-render with 422."""
+    if form.validate_on_submit():
+        result = _connection(form, integration)
+        if result.ok:
+            try:
+                if integration is None:
+                    saved = service.create(form.to_input(), box())
+                    done = session.setdefault("done_submissions", {})
+                    done[form.submission_id.data or ""] = saved.id
+                    session.modified = True
+                    flash(f"Integration “{saved.name}” saved. {result.message}", "success")
+                else:
+                    saved = service.update(integration, form.to_input(), box())
+                    flash("Changes saved.", "success")
+                scheduler.schedule_integration(saved)
+                return redirect(url_for("integrations.detail", integration_id=saved.id), 303)
+            except service.IntegrationError as exc:
+                form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            form.form_errors.append(result.message)
+    template = "integrations/form.html"
+    return render_template(template, form=form, integration=integration), 422
+
+
+@bp.route("/integrations/new/freshchat", methods=["GET", "POST"])
+def new():  # type: ignore[no-untyped-def]
+    form = IntegrationForm()
+    if request.method == "POST":
+        done = session.get("done_submissions", {})
+        previous = done.get(form.submission_id.data or "")
+        if previous and Integration.get_or_none(Integration.id == previous):
+            # The same form sent twice (double click, reload): show what the first saved.
+            flash("This form was already saved; here is the integration.", "info")
+            return redirect(url_for("integrations.detail", integration_id=previous), 303)
+        return _save_response(form, None)
+    form.submission_id.data = secrets.token_urlsafe(16)
+    return render_template("integrations/form.html", form=form, integration=None)
+
+
+@bp.route("/integrations/<int:integration_id>/edit", methods=["GET", "POST"])
+def edit(integration_id: int):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id)
+    form = IntegrationForm(obj=integration, integration=integration)
+    if request.method == "POST":
+        return _save_response(form, integration)
+    form.api_key.data = ""
+    return render_template("integrations/form.html", form=form, integration=integration)
+
+
+@bp.post("/integrations/validate")
+@bp.post("/integrations/<int:integration_id>/validate")
+def validate(integration_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Inline check of one field: validate the whole bound form, return that field only."""
+    integration = get_integration(integration_id) if integration_id else None
+    field_name = request.htmx.trigger_name or request.args.get("field", "")
+    if field_name not in INLINE_FIELDS:
+        abort(400, "Unknown field.")
+    form = IntegrationForm(integration=integration)
+    form.validate()
+    field = form[field_name]
+    if not (field.data or field.errors) and field_name != "api_key":
+        field.errors = []  # nothing typed yet: no nagging on an untouched field
+    return render_template("macros/_field_response.html", field=field, form=form)
+
+
+@bp.post("/integrations/test-connection")
+@bp.post("/integrations/<int:integration_id>/test-connection")
+def test_connection(integration_id: int | None = None):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id) if integration_id else None
+    form = IntegrationForm(integration=integration)
+    form.validate()
+    problems = [*form.domain.errors, *form.api_key.errors]
+    if problems:
+        return render_template(
+            "integrations/_connection_result.html", ok=False, message=" ".join(problems)
+        )
+    result = _connection(form, integration)
+    return render_template(
+        "integrations/_connection_result.html", ok=result.ok, message=result.message
+    )
+
+
+@bp.get("/integrations/<int:integration_id>")
+def detail(integration_id: int):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id, allow_deleted=True)
+    return render_template(
+        "integrations/detail.html",
+        integration=integration,
+        app_key=service.current_app_key(integration),
+        new_key=None,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/integrations/<int:integration_id>/pause")
+def pause(integration_id: int):  # type: ignore[no-untyped-def]
+    return _set_paused(integration_id, True)
+
+
+@bp.post("/integrations/<int:integration_id>/resume")
+def resume(integration_id: int):  # type: ignore[no-untyped-def]
+    return _set_paused(integration_id, False)
+
+
+def _set_paused(integration_id: int, paused: bool):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id)
+    service.set_paused(integration, paused)
+    scheduler.schedule_integration(integration)
+    flash(
+        "Paused: no syncs until you resume."
+        if paused
+        else "Resumed: the next sync imports everything since the last one.",
+        "success",
+    )
+    return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
+
+
+@bp.route("/integrations/<int:integration_id>/delete", methods=["GET", "POST"])
+def delete(integration_id: int):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        if form.remove_data.data and (form.confirm_name.data or "") != integration.name:
+            form.confirm_name.errors = [
+                "To remove the statistics too, type the integration's name exactly."
+            ]
+        else:
+            name = integration.name
+            scheduler.unschedule_integration(integration.id)
+            service.delete(integration, remove_data=bool(form.remove_data.data))
+            flash(
+                f"Integration “{name}” deleted"
+                + (" with its statistics." if form.remove_data.data else "; statistics kept."),
+                "success",
+            )
+            return redirect(url_for("integrations.index"), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("integrations/delete.html", integration=integration, form=form), status
+
+
+@bp.post("/integrations/<int:integration_id>/app-key")
+def app_key(integration_id: int):  # type: ignore[no-untyped-def]
+    """Generate (or regenerate) the companion-app key; its plaintext is shown only here."""
+    integration = get_integration(integration_id)
+    new_key = service.issue_app_key(integration)
+    context = dict(
+        integration=integration,
+        app_key=service.current_app_key(integration),
+        new_key=new_key.plaintext,
+        action_form=ActionForm(),
+    )
+    if request.htmx:
+        body = render_template("integrations/_app_key.html", **context)
+    else:
+        body = render_template("integrations/detail.html", **context)
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
