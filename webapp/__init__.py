@@ -84,7 +84,7 @@ def _register_database_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import api, auth, integrations, misc, stats, sync
+    from webapp.views import api, api_stats, auth, integrations, misc, stats, sync
 
     app.register_blueprint(misc.bp)
     app.register_blueprint(auth.bp)
@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sync.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_stats.bp)
     csrf.exempt(api.events_endpoint)
 
 
@@ -101,7 +102,8 @@ def _register_access_control(app: Flask) -> None:
     @app.before_request
     def _require_login():  # type: ignore[no-untyped-def]
         endpoint = request.endpoint or ""
-        if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api."):
+        # Machine endpoints (blueprints named api*) authenticate themselves by key.
+        if endpoint in PUBLIC_ENDPOINTS or endpoint.split(".")[0].startswith("api"):
             return None
         if not Admin.select().exists():
             return redirect(url_for("auth.setup"))

@@ -153,3 +153,45 @@ def current_app_key(integration: Integration) -> ApiKey | None:
 def decrypted_api_key(integration: Integration, box: SecretBox) -> str:
     """The Freshchat key, decrypted only at the moment a request needs it."""
     return box.decrypt(integration.api_key_encrypted)
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """Outcome of checking a presented companion-app key."""
+
+    api_key: ApiKey | None
+    reason: str | None  # None when accepted
+
+    @property
+    def integration(self) -> Integration | None:
+        return self.api_key.integration if self.api_key is not None else None
+
+
+def check_app_key(authorization_header: str | None) -> KeyCheck:
+    """Resolve ``Authorization: Bearer <key>``; look up by prefix, compare in constant time.
+
+    A refused key still returns the ApiKey row when its prefix is known (revoked or wrong
+    secret), so the refusal can be counted against the right integration.
+    """
+    from webapp.security import api_key_matches, split_api_key
+
+    header = (authorization_header or "").strip()
+    scheme, _, presented = header.partition(" ")
+    if not header:
+        return KeyCheck(None, "missing Authorization header")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return KeyCheck(None, "malformed Authorization header (expected: Bearer <key>)")
+    parts = split_api_key(presented)
+    if parts is None:
+        return KeyCheck(None, "malformed API key")
+    prefix, secret = parts
+    row = ApiKey.get_or_none(ApiKey.prefix == prefix)
+    if row is None:
+        return KeyCheck(None, "unknown API key")
+    if not api_key_matches(secret, row.key_hash):
+        return KeyCheck(row, "wrong API key")
+    if row.revoked_at is not None:
+        return KeyCheck(row, "revoked API key")
+    if row.integration.is_deleted:
+        return KeyCheck(row, "integration deleted")
+    return KeyCheck(row, None)

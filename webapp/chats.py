@@ -1,0 +1,502 @@
+"""The one funnel: every change to a chat, pulled or pushed, goes through this module.
+
+Pull (Extract reports) and push (companion-app events) only translate Freshchat's words into
+``ChatChange`` records; here they are merged into the stored chat state with the
+order-independent rules of ``chatstate.merge``, the contact each chat makes is recomputed
+with ``counting.contact_for`` and cached on the row, and the interval statistics of every
+interval a batch touched are *rebuilt from the chat rows* in the same transaction. Nothing
+is ever incremented, so replays, duplicates and reordering cannot change a count.
+
+Everything works in bounded batches so that memory stays flat for millions of changes, and
+each batch is one short write transaction (``BEGIN IMMEDIATE`` on SQLite: the batch reads
+rows it then rewrites, and pull and push may run in different threads).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+from peewee import EXCLUDED, Expression, SqliteDatabase, fn
+from peewee import __exception_wrapper__ as _as_peewee_errors
+
+from webapp.changes import ChatChange
+from webapp.chatstate import ChatState, GroupObservation, merge
+from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY, Contact, contact_for
+from webapp.extensions import db
+from webapp.models import Chat, Group, IntervalStat
+from webapp.timeutil import utcnow
+
+# SQLite builds before 3.32 allow 999 bound variables per statement; stay under that so the
+# same code runs on any build (and on PostgreSQL, whose limit is far higher).
+MAX_VARIABLES = 900
+DEFAULT_BATCH_SIZE = 2000
+# Chats read per transaction when recounting from stored state.
+RECOUNT_BATCH_SIZE = 2000
+
+# Columns that hold a chat's merged state, in ChatState field order.
+_STATE_FIELDS: tuple[str, ...] = (
+    "created_time",
+    "first_seen_time",
+    "first_resolved_time",
+    "last_resolved_time",
+    "status",
+    "status_time",
+    "group_history",
+    "spam",
+    "deleted",
+    "last_change_time",
+)
+# Columns caching the contact the state makes (counting.contact_for).
+_CONTACT_FIELDS: tuple[str, ...] = ("queue_key", "interval_start", "count_reason")
+# Everything an upsert writes; (integration, conversation_id) is the conflict target.
+_WRITE_FIELDS: tuple[str, ...] = (
+    "integration",
+    "conversation_id",
+    *_STATE_FIELDS,
+    *_CONTACT_FIELDS,
+)
+
+_T = TypeVar("_T")
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    """What one call changed, for sync history and progress.
+
+    Counts are summed over batches so that memory stays flat: a conversation whose changes
+    straddle a batch boundary is seen (and may change its contact) once per batch.
+    """
+
+    chats_seen: int = 0
+    chats_created: int = 0
+    contacts_changed: int = 0
+    intervals_recomputed: int = 0
+
+    def add(self, other: ApplyResult) -> None:
+        """Accumulate another result (e.g. the recount that follows a group refresh)."""
+        self.chats_seen += other.chats_seen
+        self.chats_created += other.chats_created
+        self.contacts_changed += other.contacts_changed
+        self.intervals_recomputed += other.intervals_recomputed
+
+
+@dataclass(slots=True)
+class GroupRefresh:
+    """Group names affected by a refresh, in plain words for the sync history.
+
+    ``renamed`` entries read ``"old → new"``. ``recount`` tells what the recount triggered by
+    a change in the set of live groups did (all zeros when none was needed).
+    """
+
+    added: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    recount: ApplyResult = field(default_factory=ApplyResult)
+
+    @property
+    def live_set_changed(self) -> bool:
+        """True when counting may have changed (renames alone never change a count)."""
+        return bool(self.added or self.removed or self.restored)
+
+
+# --------------------------------------------------------------------------- row <-> state
+
+
+def _history_to_json(history: Sequence[GroupObservation]) -> str:
+    return json.dumps([[when.isoformat(), group_id] for when, group_id in history])
+
+
+def _history_from_json(text: str | None) -> tuple[GroupObservation, ...]:
+    if not text:
+        return ()
+    return tuple((datetime.fromisoformat(when), group_id) for when, group_id in json.loads(text))
+
+
+def state_from_row(row: Chat | Mapping[str, Any]) -> ChatState:
+    """Rebuild the merged state stored in a ``Chat`` row (model instance or ``.dicts()`` row).
+
+    The row is the only memory of a chat between batches, so this must be the exact inverse
+    of ``row_values_from_state``: merging nothing new must give an equal state, which is how
+    unchanged chats are recognised and left unwritten.
+    """
+    data: Mapping[str, Any] = row.__data__ if isinstance(row, Chat) else row
+    return ChatState(
+        conversation_id=data["conversation_id"],
+        created_time=data["created_time"],
+        first_seen_time=data["first_seen_time"],
+        first_resolved_time=data["first_resolved_time"],
+        last_resolved_time=data["last_resolved_time"],
+        status=data["status"],
+        status_time=data["status_time"],
+        group_history=_history_from_json(data["group_history"]),
+        spam=bool(data["spam"]),
+        deleted=bool(data["deleted"]),
+        last_change_time=data["last_change_time"],
+    )
+
+
+def row_values_from_state(state: ChatState, contact: Contact | None) -> dict[str, Any]:
+    """Column values (by ``Chat`` field name) for a state and the contact it makes.
+
+    The contact is cached on the row so that interval statistics can be rebuilt with one
+    ``GROUP BY`` and every count can be traced back to its chats and their reasons.
+    """
+    return {
+        "conversation_id": state.conversation_id,
+        "created_time": state.created_time,
+        "first_seen_time": state.first_seen_time,
+        "first_resolved_time": state.first_resolved_time,
+        "last_resolved_time": state.last_resolved_time,
+        "status": state.status,
+        "status_time": state.status_time,
+        "group_history": _history_to_json(state.group_history),
+        "spam": state.spam,
+        "deleted": state.deleted,
+        "last_change_time": state.last_change_time,
+        "queue_key": contact.queue_key if contact else None,
+        "interval_start": contact.interval_start if contact else None,
+        "count_reason": contact.reason if contact else None,
+    }
+
+
+def _contact_triple(contact: Contact | None) -> tuple[str | None, datetime | None, str | None]:
+    if contact is None:
+        return None, None, None
+    return contact.queue_key, contact.interval_start, contact.reason
+
+
+def _stored_triple(row: Mapping[str, Any]) -> tuple[str | None, datetime | None, str | None]:
+    return row["queue_key"], row["interval_start"], row["count_reason"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_transaction() -> AbstractContextManager[Any]:
+    """A transaction that takes the write lock up front on SQLite.
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY (which the
+    busy timeout cannot cure in WAL mode) when another thread committed in between; taking
+    the lock first makes concurrent batches simply wait their turn.
+    """
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+def _live_group_ids(integration_id: int) -> frozenset[str]:
+    query = Group.select(Group.group_id).where(
+        (Group.integration == integration_id) & (Group.deleted == False)  # noqa: E712
+    )
+    return frozenset(group_id for (group_id,) in query.tuples())
+
+
+def _load_rows(integration_id: int, conversation_ids: Sequence[str]) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for chunk in _chunks(conversation_ids, MAX_VARIABLES):
+        query = Chat.select().where(
+            (Chat.integration == integration_id) & Chat.conversation_id.in_(list(chunk))
+        )
+        for row in query.dicts():
+            rows[row["conversation_id"]] = row
+    return rows
+
+
+def _upsert_sql() -> str:
+    """One-row upsert statement, generated by peewee for the bound database's dialect."""
+    fields = [getattr(Chat, name) for name in _WRITE_FIELDS]
+    update = {
+        getattr(Chat, name): getattr(EXCLUDED, getattr(Chat, name).column_name)
+        for name in (*_STATE_FIELDS, *_CONTACT_FIELDS)
+    }
+    query = Chat.insert_many([(None,) * len(fields)], fields=fields).on_conflict(
+        conflict_target=[Chat.integration, Chat.conversation_id], update=update
+    )
+    sql, _params = query.sql()
+    return sql
+
+
+def _upsert(rows: list[tuple]) -> None:
+    """Insert new chats and rewrite changed ones in one prepared statement.
+
+    ``executemany`` of a one-row upsert lets the driver loop in C; building multi-row
+    ``INSERT`` statements through the query builder cost more than the database work itself
+    (measured with bench/bench_apply.py). The values are plain driver types already.
+    """
+    if not rows:
+        return
+    with _as_peewee_errors:  # same exception types (IntegrityError...) as peewee queries
+        db.cursor().executemany(_upsert_sql(), rows)
+
+
+def _recompute_intervals(integration_id: int, intervals: set[datetime]) -> int:
+    """Rebuild the statistics of ``intervals`` from the chat rows; returns how many.
+
+    Must run in the transaction that changed the chats, so a reader never sees counts that
+    disagree with the chats behind them.
+    """
+    ordered = sorted(intervals)
+    target = [
+        IntervalStat.integration,
+        IntervalStat.queue_key,
+        IntervalStat.interval_start,
+        IntervalStat.contacts,
+    ]
+    for chunk in _chunks(ordered, MAX_VARIABLES):
+        values = list(chunk)
+        IntervalStat.delete().where(
+            (IntervalStat.integration == integration_id) & IntervalStat.interval_start.in_(values)
+        ).execute()
+        counts = (
+            Chat.select(Chat.integration, Chat.queue_key, Chat.interval_start, fn.COUNT(Chat.id))
+            .where(
+                (Chat.integration == integration_id)
+                & Chat.interval_start.in_(values)
+                & Chat.queue_key.is_null(False)
+            )
+            .group_by(Chat.integration, Chat.queue_key, Chat.interval_start)
+        )
+        IntervalStat.insert_from(counts, target).execute()
+    return len(ordered)
+
+
+def _batches(changes: Iterable[ChatChange], size: int) -> Iterator[list[ChatChange]]:
+    iterator = iter(changes)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def apply_changes(
+    integration_id: int,
+    changes: Iterable[ChatChange],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ApplyResult:
+    """Merge changes into stored chats and keep their interval statistics derived.
+
+    The iterable is consumed ``batch_size`` changes at a time and never held whole, so a
+    backfill of millions of changes runs in flat memory; each batch commits on its own, so
+    an interrupted import keeps what it applied and a replay of it changes nothing.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    result = ApplyResult()
+    for batch in _batches(changes, batch_size):
+        result.add(_apply_batch(integration_id, batch))
+    return result
+
+
+def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
+    by_conversation: dict[str, list[ChatChange]] = {}
+    for change in batch:
+        by_conversation.setdefault(change.conversation_id, []).append(change)
+    result = ApplyResult(chats_seen=len(by_conversation))
+    with _write_transaction():
+        # Read under the write lock, like the chats: a group refresh committed between two
+        # batches (another thread) must not leave chats counted against the old group set.
+        live = _live_group_ids(integration_id)
+        stored = _load_rows(integration_id, list(by_conversation))
+        writes: list[tuple] = []
+        touched: set[datetime] = set()
+        for conversation_id, conversation_changes in by_conversation.items():
+            row = stored.get(conversation_id)
+            if row is None:
+                before = ChatState(conversation_id)
+                before_triple: tuple[Any, Any, Any] = (None, None, None)
+                result.chats_created += 1
+            else:
+                before = state_from_row(row)
+                before_triple = _stored_triple(row)
+            state = before
+            for change in conversation_changes:
+                state = merge(state, change)
+            contact = contact_for(state, live)
+            after_triple = _contact_triple(contact)
+            if row is not None and state == before and after_triple == before_triple:
+                continue
+            values = row_values_from_state(state, contact)
+            values["integration"] = integration_id
+            writes.append(tuple(values[name] for name in _WRITE_FIELDS))
+            if before_triple[:2] != after_triple[:2]:
+                result.contacts_changed += 1
+                touched.update(t for t in (before_triple[1], after_triple[1]) if t is not None)
+        _upsert(writes)
+        if touched:
+            result.intervals_recomputed = _recompute_intervals(integration_id, touched)
+    return result
+
+
+# --------------------------------------------------------------------------- recount
+
+
+def recount(integration_id: int) -> ApplyResult:
+    """Recompute every chat's contact from its stored state and fix the statistics.
+
+    Needed when what counting depends on, other than the chat itself, has changed (the set
+    of live groups, or the counting rules in a new release). Reads chats by id ranges, one
+    transaction per range, so memory stays flat however many chats there are.
+    """
+    return _recount(integration_id)
+
+
+def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult:
+    result = ApplyResult()
+    last_id = 0
+    while True:
+        with _write_transaction():
+            live = _live_group_ids(integration_id)
+            condition = (Chat.integration == integration_id) & (Chat.id > last_id)
+            if only is not None:
+                condition &= only
+            query = Chat.select().where(condition).order_by(Chat.id).limit(RECOUNT_BATCH_SIZE)
+            rows = list(query.dicts())
+            if not rows:
+                break
+            last_id = rows[-1]["id"]
+            result.chats_seen += len(rows)
+            writes: list[tuple] = []
+            touched: set[datetime] = set()
+            for row in rows:
+                state = state_from_row(row)
+                contact = contact_for(state, live)
+                before_triple = _stored_triple(row)
+                after_triple = _contact_triple(contact)
+                if after_triple == before_triple:
+                    continue
+                values = row_values_from_state(state, contact)
+                values["integration"] = integration_id
+                writes.append(tuple(values[name] for name in _WRITE_FIELDS))
+                if before_triple[:2] != after_triple[:2]:
+                    result.contacts_changed += 1
+                    touched.update(t for t in (before_triple[1], after_triple[1]) if t is not None)
+            _upsert(writes)
+            if touched:
+                result.intervals_recomputed += _recompute_intervals(integration_id, touched)
+    return result
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> GroupRefresh:
+    """Make the stored groups match a *complete, successful* Freshchat group listing.
+
+    Groups are keyed by Freshchat id and keep their latest name; a group no longer listed is
+    marked deleted (its last name is kept for display) and comes back if listed again.
+    Calling this with a partial listing would wrongly move chats to Undefined_Queue, so the
+    caller passes only a listing that was read to the end.
+
+    Counting depends on which groups are alive, so when that set changes the affected chats
+    are recounted in the same transaction: the groups and the counts change together.
+    """
+    listed: dict[str, str] = {}
+    for entry in groups:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"Freshchat listed a group that is not an object: {entry!r}")
+        raw_id = entry.get("id")
+        if raw_id is None or not str(raw_id).strip():
+            raise ValueError(f"Freshchat listed a group without an id: {dict(entry)!r}")
+        name = entry.get("name")
+        listed[str(raw_id).strip()] = name if isinstance(name, str) and name.strip() else ""
+
+    outcome = GroupRefresh()
+    now = utcnow()
+    with _write_transaction():
+        existing = {
+            group.group_id: group
+            for group in Group.select().where(Group.integration == integration_id)
+        }
+        removed_ids: list[str] = []
+        for group_id, name in listed.items():
+            group = existing.get(group_id)
+            if group is None:
+                # A group listed without a name still needs a label; its id is honest.
+                Group.create(
+                    integration=integration_id,
+                    group_id=group_id,
+                    name=name or group_id,
+                    deleted=False,
+                    seen_at=now,
+                )
+                outcome.added.append(name or group_id)
+                continue
+            new_name = name or group.name
+            if group.deleted:
+                outcome.restored.append(new_name)
+            if new_name != group.name:
+                outcome.renamed.append(f"{group.name} → {new_name}")
+            group.name = new_name
+            group.deleted = False
+            group.seen_at = now
+            group.save()
+        for group_id, group in existing.items():
+            if group_id not in listed and not group.deleted:
+                group.deleted = True
+                group.save()
+                outcome.removed.append(group.name)
+                removed_ids.append(group_id)
+        if outcome.live_set_changed:
+            outcome.recount = _recount(integration_id, _affected_by_group_change(removed_ids))
+    return outcome
+
+
+def _affected_by_group_change(removed_ids: list[str]) -> Expression | None:
+    """Chats whose contact can change when groups appear or disappear.
+
+    Only two kinds can: chats counted in a group that is now gone, and chats in
+    Undefined_Queue (among them those whose group was gone and is now back). Every other
+    ended chat is in a live group that stays live; open chats count nowhere.
+    """
+    if len(removed_ids) > MAX_VARIABLES:
+        return None  # recount everything rather than build a statement SQLite refuses
+    condition = Chat.queue_key == UNDEFINED_QUEUE_KEY
+    if removed_ids:
+        condition |= Chat.queue_key.in_(removed_ids)
+    return condition
+
+
+# --------------------------------------------------------------------------- names, deletion
+
+
+def queue_names(integration_id: int) -> dict[str, str]:
+    """Display name of every queue key of an integration.
+
+    Stats are keyed by group id so that a rename needs no recount; names are joined here.
+    Deleted groups keep their last name (their past contacts still belong to them); a key
+    with no group row at all shows its raw id rather than vanish.
+    """
+    names = {UNDEFINED_QUEUE_KEY: UNDEFINED_QUEUE}
+    groups = Group.select(Group.group_id, Group.name).where(Group.integration == integration_id)
+    for group_id, name in groups.tuples():
+        names[group_id] = name
+    keys = (
+        IntervalStat.select(IntervalStat.queue_key)
+        .where(IntervalStat.integration == integration_id)
+        .distinct()
+    )
+    for (queue_key,) in keys.tuples():
+        names.setdefault(queue_key, queue_key)
+    return names
+
+
+def delete_chat_data(integration_id: int) -> None:
+    """Remove an integration's chats, statistics and groups (admin chose to drop its data)."""
+    with _write_transaction():
+        IntervalStat.delete().where(IntervalStat.integration == integration_id).execute()
+        Chat.delete().where(Chat.integration == integration_id).execute()
+        Group.delete().where(Group.integration == integration_id).execute()
