@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "misc.health", "static", "misc.h
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then environment, then ``config`` (tests and the demo)."""
-    instance_path = (config or {}).get("INSTANCE_PATH")
+    # INSTANCE_PATH (secrets, SQLite file, demo database) may come from the environment too.
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app = Flask(
         __name__,
         instance_path=str(instance_path) if instance_path else None,

@@ -107,6 +107,7 @@ class IntegrationForm(FlaskForm):
             self.normalised_domain = normalise_domain(field.data or "", suffixes)
         except DomainError as exc:
             raise ValidationError(str(exc)) from exc
+        field.data = self.normalised_domain  # show the admin the host that will be used
 
     def validate_api_key(self, field: PasswordField) -> None:
         value = field.data or ""
@@ -118,7 +119,7 @@ class IntegrationForm(FlaskForm):
             raise ValidationError(
                 "The key contains spaces or line breaks: copy it again from Freshchat."
             )
-        if len(value) < 16 or len(value) > 4096:
+        if len(value) < 8 or len(value) > 4096:
             raise ValidationError("This does not look like a Freshchat API key.")
 
     def to_input(self) -> integrations.IntegrationInput:

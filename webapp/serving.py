@@ -23,6 +23,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per job run every minute drowns what matters; keep warnings and errors.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     with app.app_context(), db.connection_context():
         push.apply_pending(app)  # events stored before a crash are applied first
     scheduler.start(app)

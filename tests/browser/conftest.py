@@ -1,0 +1,99 @@
+"""Browser fixtures: the real app on a loopback port, driven by Debian's headless Chromium.
+
+The app is served by waitress in a thread (the same server `flask serve` uses) and talks to
+the Freshchat simulator on another loopback port, so a browser test walks the product the
+way an administrator would, with nothing leaving the machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from waitress.server import create_server
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, SimServer, serve_in_thread
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+SIM_DOMAIN = "acme.freshchat.com"
+SIM_NOW = datetime(2026, 11, 20, 12, 0)
+
+
+def _chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Debian chromium is required for browser tests (.ci/run installs it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimServer]:
+    """A simulated Freshchat account with a frozen clock (deterministic pages)."""
+    account = SimAccount(SIM_DOMAIN, seed=7, chats_per_day=80, clock=lambda: SIM_NOW)
+    with serve_in_thread(FreshchatSimulator([account], pending_polls=0)) as server:
+        server.account = account  # type: ignore[attr-defined]
+        yield server
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+    def path(self, path: str) -> str:
+        return self.url + path
+
+
+@pytest.fixture
+def live_server(tmp_path, sim_server) -> Iterator[LiveServer]:
+    app = create_app(
+        {
+            "INSTANCE_PATH": tmp_path / "instance",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}",
+            "SECRET_KEY": "browser-test-secret",
+            "FRESHCHAT_API_URL": sim_server.api_url_template,
+            "SYNC_NOW_INLINE": True,
+            "EXTRACT_POLL_SECONDS": 0.0,
+        }
+    )
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="browser-test")
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.effective_port}")
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        db.initialize(None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=_chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context per test (own cookies), with clipboard access for Copy."""
+    context = browser.new_context(base_url=live_server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
