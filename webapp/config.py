@@ -15,8 +15,9 @@ DEFAULTS: dict[str, Any] = {
     "FRESHCHAT_API_URL": "https://{domain}/v2",
     "FRESHCHAT_ALLOWED_HOSTS": ".freshchat.com,.myfreshworks.com",
     "FRESHCHAT_TIMEOUT_SECONDS": 20.0,
-    "SCHEDULER_ENABLED": False,  # switched on only by `flask serve` / `flask demo`
     "SYNC_OVERLAP_MINUTES": 60,
+    "EXTRACT_POLL_SECONDS": 5.0,  # pause between polls of a pending Extract job
+    "FRESHCHAT_MAX_WAIT_SECONDS": 300.0,  # longest Retry-After honoured before giving up
     "PUSH_MAX_BODY_BYTES": 1_048_576,
     "PUSH_MAX_EVENTS_PER_REQUEST": 500,
     "PUSH_RATE_LIMIT_PER_MINUTE": 600,
