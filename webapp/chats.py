@@ -22,14 +22,14 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from peewee import EXCLUDED, Expression, SqliteDatabase, fn
+from peewee import EXCLUDED, DateTimeField, Expression, SqliteDatabase, fn
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
 from webapp.changes import ChatChange
 from webapp.chatstate import ChatState, GroupObservation, merge
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY, Contact, contact_for
 from webapp.extensions import db
-from webapp.models import Chat, Group, IntervalStat
+from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.timeutil import utcnow
 
 # SQLite builds before 3.32 allow 999 bound variables per statement; stay under that so the
@@ -203,14 +203,61 @@ def _live_group_ids(integration_id: int) -> frozenset[str]:
     return frozenset(group_id for (group_id,) in query.tuples())
 
 
+def _counted_from(integration_id: int) -> datetime | None:
+    """Start of the imported history (set by the first sync); None: count everything."""
+    row = (
+        Integration.select(Integration.counted_from)
+        .where(Integration.id == integration_id)
+        .tuples()
+        .first()
+    )
+    return row[0] if row else None
+
+
+# What _apply_batch reads of a stored chat (state_from_row, _stored_triple).
+_LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *_STATE_FIELDS, *_CONTACT_FIELDS)
+_LOAD_SIZES = (8, 64, 256, MAX_VARIABLES)  # IN-list lengths, so few statements are built
+_LOAD_SQL_CACHE: dict[tuple[type, int], str] = {}
+_LOAD_CONVERTERS = tuple(
+    (index, getattr(Chat, name).python_value)
+    for index, name in enumerate(_LOAD_FIELDS)
+    if isinstance(getattr(Chat, name), DateTimeField)
+)
+
+
+def _load_sql(size: int) -> str:
+    """``SELECT`` of ``_LOAD_FIELDS`` for ``size`` conversation ids, in the bound dialect.
+
+    Peewee builds the text once per (dialect, size); building a 900-value ``IN`` list
+    through the query builder for every batch cost more than the lookup itself.
+    """
+    key = (type(db.obj), size)
+    sql = _LOAD_SQL_CACHE.get(key)
+    if sql is None:
+        query = Chat.select(*(getattr(Chat, name) for name in _LOAD_FIELDS)).where(
+            (Chat.integration == 0) & Chat.conversation_id.in_([""] * size)
+        )
+        sql, _params = query.sql()
+        _LOAD_SQL_CACHE[key] = sql
+    return sql
+
+
 def _load_rows(integration_id: int, conversation_ids: Sequence[str]) -> dict[str, dict]:
+    """Stored rows of these conversations by id, as ``.dicts()`` would give them.
+
+    Runs prepared text with the driver (the last chunk padded by repeating an id, which
+    changes no result) and converts dates with the fields' own converters.
+    """
     rows: dict[str, dict] = {}
     for chunk in _chunks(conversation_ids, MAX_VARIABLES):
-        query = Chat.select().where(
-            (Chat.integration == integration_id) & Chat.conversation_id.in_(list(chunk))
-        )
-        for row in query.dicts():
-            rows[row["conversation_id"]] = row
+        size = next(size for size in _LOAD_SIZES if size >= len(chunk))
+        params = [integration_id, *chunk, *([chunk[-1]] * (size - len(chunk)))]
+        for raw in db.execute_sql(_load_sql(size), params):
+            values = list(raw)
+            for index, convert in _LOAD_CONVERTERS:
+                if values[index] is not None:
+                    values[index] = convert(values[index])
+            rows[values[0]] = dict(zip(_LOAD_FIELDS, values, strict=True))
     return rows
 
 
@@ -310,6 +357,7 @@ def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
         # Read under the write lock, like the chats: a group refresh committed between two
         # batches (another thread) must not leave chats counted against the old group set.
         live = _live_group_ids(integration_id)
+        counted_from = _counted_from(integration_id)
         stored = _load_rows(integration_id, list(by_conversation))
         writes: list[tuple] = []
         touched: set[datetime] = set()
@@ -325,7 +373,7 @@ def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
             state = before
             for change in conversation_changes:
                 state = merge(state, change)
-            contact = contact_for(state, live)
+            contact = contact_for(state, live, counted_from)
             after_triple = _contact_triple(contact)
             if row is not None and state == before and after_triple == before_triple:
                 continue
@@ -360,6 +408,7 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
     while True:
         with _write_transaction():
             live = _live_group_ids(integration_id)
+            counted_from = _counted_from(integration_id)
             condition = (Chat.integration == integration_id) & (Chat.id > last_id)
             if only is not None:
                 condition &= only
@@ -373,7 +422,7 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
             touched: set[datetime] = set()
             for row in rows:
                 state = state_from_row(row)
-                contact = contact_for(state, live)
+                contact = contact_for(state, live, counted_from)
                 before_triple = _stored_triple(row)
                 after_triple = _contact_triple(contact)
                 if after_triple == before_triple:

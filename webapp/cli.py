@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import datetime
+from typing import NoReturn
+from zoneinfo import available_timezones
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from webapp import integrations as service
 from webapp.connection import check_credentials
@@ -19,10 +20,13 @@ from webapp.models import Admin, Integration
 from webapp.security import hash_password
 from webapp.timeutil import parse_timestamp
 
+# Commands run inside the app context (AppGroup commands get it by themselves; the plain
+# ones below use ``with_appcontext``) so they also work through ``app.test_cli_runner()``,
+# which does not go through FlaskGroup.
 integrations_cli = AppGroup("integrations", help="Manage Freshchat integrations.")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     """One line on stderr and a non-zero exit, so scripts can test the outcome."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
@@ -60,6 +64,8 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         api_key = api_key.strip()
         if not api_key or any(ch.isspace() for ch in api_key):
             _fail("the API key is empty or contains spaces.")
+        if display_timezone not in available_timezones():
+            _fail(f"unknown time zone “{display_timezone}”; use a name such as Europe/Berlin.")
         if not no_check:
             result = check_credentials(
                 host,
@@ -93,12 +99,19 @@ def list_command() -> None:
         for integration in rows:
             status = describe(integration)
             last = integration.last_sync_finished_at
+            nxt = integration.next_sync_at
             click.echo(
-                f"{integration.id}\t{integration.name}\t{integration.domain}\t{status.label}"
-                f"\tlast sync: {last:%Y-%m-%d %H:%M UTC}"
-                if last
-                else f"{integration.id}\t{integration.name}\t{integration.domain}\t{status.label}"
-                "\tlast sync: never"
+                "\t".join(
+                    (
+                        str(integration.id),
+                        integration.name,
+                        integration.domain,
+                        status.label,
+                        f"every {integration.sync_every_minutes} min",
+                        f"last sync: {f'{last:%Y-%m-%d %H:%M} UTC' if last else 'never'}",
+                        f"next sync: {f'{nxt:%Y-%m-%d %H:%M} UTC' if nxt else '-'}",
+                    )
+                )
             )
 
 
@@ -131,16 +144,17 @@ def app_key_command(name: str) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--username", prompt=True)
-@click.option("--password", help="Prompted (hidden) when omitted.")
+@click.option("--password", help="Prompted (hidden, twice) when omitted.")
 def create_admin_command(username: str, password: str | None) -> None:
     """Create an administrator, or reset the password of an existing one."""
     username = username.strip()
     if not username or len(username) > 80:
         _fail("the username must be 1 to 80 characters.")
     if password is None:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
+        password = click.prompt("Password", hide_input=True)
+        if click.prompt("Repeat password", hide_input=True) != password:
             _fail("the passwords differ.")
     if len(password) < 10:
         _fail("the password must have at least 10 characters.")
@@ -156,6 +170,7 @@ def create_admin_command(username: str, password: str | None) -> None:
 
 
 @click.command("sync")
+@with_appcontext
 @click.argument("name", required=False)
 def sync_command(name: str | None) -> None:
     """Sync one integration (or all active ones) in the foreground, with progress."""
@@ -163,30 +178,37 @@ def sync_command(name: str | None) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with db.connection_context():
-        targets = [_find(name)] if name else list(service.live().where(Integration.paused == False))  # noqa: E712
+        if name:
+            integration = _find(name)
+            if integration.paused:
+                _fail(f"“{integration.name}” is paused; resume it before syncing.")
+            targets = [integration]
+        else:
+            targets = list(service.live().where(Integration.paused == False))  # noqa: E712
         if not targets:
             click.echo("No active integration to sync.")
             return
-        failed = False
+        failures: list[str] = []
         for integration in targets:
             click.echo(f"Syncing {integration.name}…")
-            with click.progressbar(length=100, label=integration.name, show_percent=True) as bar:
-                shown = [0]
 
-                def step(run, bar=bar, shown=shown):  # type: ignore[no-untyped-def]
-                    pct = int(100 * run.progress_done / (run.progress_total or 1))
-                    bar.update(pct - shown[0])
-                    shown[0] = pct
+            shown = [0]
 
-                outcome = sync.run_sync_for_app(app, integration.id, trigger="cli", on_step=step)
+            def step(run, shown=shown) -> None:  # type: ignore[no-untyped-def]
+                # One line per finished step: readable on a terminal and in a cron log.
+                if run.progress_done > shown[0]:
+                    shown[0] = run.progress_done
+                    click.echo(f"  [{run.progress_done}/{run.progress_total}] {run.progress_text}")
+
+            outcome = sync.run_sync_for_app(app, integration.id, trigger="cli", on_step=step)
             if outcome is None:
-                click.echo("  skipped: another sync of this integration is running.")
-                failed = True
+                failures.append(f"{integration.name}: another sync of it is running; skipped.")
+            elif outcome.ok:
+                click.echo(f"  ok: {outcome.message}")
             else:
-                click.echo(f"  {'ok' if outcome.ok else 'FAILED'}: {outcome.message}")
-                failed = failed or not outcome.ok
-        if failed:
-            sys.exit(1)
+                failures.append(f"{integration.name}: {outcome.message}")
+        if failures:
+            _fail(" | ".join(failures))
 
 
 def _parse_cli_time(value: str, option: str) -> datetime:
@@ -200,6 +222,7 @@ def _parse_cli_time(value: str, option: str) -> datetime:
 
 
 @click.command("stats")
+@with_appcontext
 @click.argument("name")
 @click.option("--from", "start", required=True, help="ISO 8601, inclusive")
 @click.option("--to", "end", required=True, help="ISO 8601, exclusive")
@@ -231,6 +254,7 @@ def stats_command(name: str, start: str, end: str, fmt: str, queues: tuple[str, 
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
@@ -242,6 +266,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option(
     "--host",
     default="127.0.0.1",

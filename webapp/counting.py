@@ -63,16 +63,21 @@ def queue_for(state: ChatState, live_group_ids: Container[str]) -> tuple[str, st
     return group_id, REASON_GROUP
 
 
-def contact_for(state: ChatState, live_group_ids: Container[str]) -> Contact | None:
+def contact_for(
+    state: ChatState, live_group_ids: Container[str], counted_from: datetime | None = None
+) -> Contact | None:
     """The contact a chat makes, or None while it has not ended (or has no known time).
 
     ``live_group_ids`` are the groups Freshchat currently lists; a chat whose group is
-    gone is counted in Undefined_Queue, as PRODUCT.md asks.
+    gone is counted in Undefined_Queue, as PRODUCT.md asks. ``counted_from`` is where the
+    imported history starts: an earlier chat is known only by what happened to it later
+    (a resolution inside the window), so counting it would make the intervals before the
+    backfill look like real but partial volumes.
     """
     if not has_ended(state):
         return None
     arrived = arrival_time(state)
-    if arrived is None:
+    if arrived is None or (counted_from is not None and arrived < counted_from):
         return None
     queue_key, reason = queue_for(state, live_group_ids)
     return Contact(queue_key, floor_interval(arrived), reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from peewee import Database, SqliteDatabase
 from playhouse.db_url import connect
 
@@ -30,6 +32,14 @@ def open_database(url: str) -> Database:
     db.initialize(database)
     with database.connection_context():
         database.create_tables(ALL_MODELS, safe=True)
+    if is_sqlite(database) and database.database not in ("", ":memory:"):
+        # SQLite checkpoints the WAL and syncs the file whenever its *last* connection
+        # closes, and every request closes its own: without this idle anchor (opened once
+        # the file is in WAL mode) each request paid that, ~5 ms. Checkpoints still run
+        # automatically every 1000 pages; the anchor lives as long as the database object.
+        anchor = sqlite3.connect(database.database, check_same_thread=False)
+        anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        database._wal_anchor = anchor  # type: ignore[attr-defined]
     return database
 
 

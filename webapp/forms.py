@@ -21,7 +21,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Valid
 from webapp import integrations
 from webapp.domains import DomainError, allowed_suffixes, normalise_domain
 
-COMMON_TIMEZONES = sorted(available_timezones())
+# Region/City names (plus UTC) from the tzdata package, so the list is the same on a box
+# without /usr/share/zoneinfo; aliases like "localtime" or "Factory" are left out.
+COMMON_TIMEZONES = sorted(
+    {"UTC"} | {zone for zone in available_timezones() if "/" in zone and "Etc/" not in zone}
+)
 
 
 def _strip(value: str | None) -> str | None:

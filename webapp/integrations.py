@@ -95,6 +95,7 @@ def update(integration: Integration, values: IntegrationInput, box: SecretBox) -
     if account_changed:
         # Another account's history must be imported from scratch.
         integration.watermark = None
+        integration.counted_from = None
     try:
         with db.atomic():
             integration.save()

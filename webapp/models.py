@@ -50,6 +50,8 @@ class Integration(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     # Sync bookkeeping
     watermark = DateTimeField(null=True)
+    # Start of the imported history: set by the first sync, reset with the watermark.
+    counted_from = DateTimeField(null=True)
     last_sync_started_at = DateTimeField(null=True)
     last_sync_finished_at = DateTimeField(null=True)
     last_sync_outcome = CharField(max_length=20, null=True)  # ok | error

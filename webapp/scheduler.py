@@ -2,55 +2,115 @@
 
 The scheduler only decides *when*; whether a sync may run is decided by the database
 lease in ``webapp.sync``, so a second scheduler (reloader, several workers) cannot make
-one integration sync twice at once.
+one integration sync twice at once. Two more guards keep extra schedulers harmless:
+
+* ``start`` refuses to run in the werkzeug reloader's watcher process, which never
+  serves requests but would otherwise fire every job a second time;
+* a scheduled job skips an integration whose last sync *started* less than one period
+  ago, so when several server processes each run a scheduler the account is still read
+  once per period, not once per process.
+
+Jobs are rebuilt from the database every minute (``reconcile``), so integrations
+created, edited, paused or deleted by another process (the CLI, a second worker) get
+their schedule without a restart.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from webapp.extensions import db
 from webapp.models import Integration
+from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+JOB_PREFIX = "sync-"
+PENDING_EVENTS_JOB = "apply-pending-events"
+RECONCILE_JOB = "reconcile-schedules"
+# A scheduled run this close to a full period after the last start still counts as due:
+# job fire times and run start times differ by the time it takes to begin a run.
+DUE_SLACK = timedelta(minutes=1)
 
 _scheduler: BackgroundScheduler | None = None
 _app: Flask | None = None
 
 
 def job_id(integration_id: int) -> str:
-    return f"sync-{integration_id}"
+    return f"{JOB_PREFIX}{integration_id}"
 
 
-def start(app: Flask) -> BackgroundScheduler:
-    """Start the scheduler for this process and schedule every active integration."""
+def in_reloader_watcher(environ: Mapping[str, str] | None = None) -> bool:
+    """True in the process that ``flask run --debug`` keeps only to watch files.
+
+    Werkzeug's reloader loads the app in a watcher process, then serves from a child it
+    starts with ``WERKZEUG_RUN_MAIN=true``; a scheduler in the watcher would duplicate
+    every job. Only ``flask run`` uses that reloader (``flask serve`` uses waitress).
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return False
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.command.name == "run" and "reload" in ctx.params:
+            reload = ctx.params["reload"]
+            if reload is None:  # flask run's default: reload when debugging
+                from flask.helpers import get_debug_flag
+
+                reload = get_debug_flag()
+            return bool(reload)
+        ctx = ctx.parent
+    return False
+
+
+def start(
+    app: Flask, *, paused: bool = False, environ: Mapping[str, str] | None = None
+) -> BackgroundScheduler | None:
+    """Start this process's scheduler and schedule every active integration.
+
+    ``paused`` creates the jobs without firing them (tests inspect them that way).
+    Returns None, starting nothing, in the reloader's watcher process.
+    """
     global _scheduler, _app
     if _scheduler is not None:
         return _scheduler
+    if in_reloader_watcher(environ):
+        log.info("scheduler not started: this is the reloader's watcher process")
+        return None
     _app = app
-    _scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"misfire_grace_time": 600})
-    _scheduler.start()
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"misfire_grace_time": 600})
+    scheduler.start(paused=paused)
+    _scheduler = scheduler
     with app.app_context(), db.connection_context():
-        for integration in Integration.select().where(Integration.deleted_at.is_null()):
-            schedule_integration(integration)
-    _scheduler.add_job(
+        reconcile()
+    scheduler.add_job(
         _run_pending_events,
-        "interval",
-        minutes=1,
-        id="apply-pending-events",
+        IntervalTrigger(minutes=1, timezone=UTC),
+        id=PENDING_EVENTS_JOB,
         replace_existing=True,
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(
+        _run_reconcile,
+        IntervalTrigger(minutes=1, timezone=UTC),
+        id=RECONCILE_JOB,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+    )
     log.info("scheduler started")
-    return _scheduler
+    return scheduler
 
 
 def shutdown() -> None:
@@ -65,7 +125,12 @@ def is_running() -> bool:
 
 
 def schedule_integration(integration: Integration) -> None:
-    """(Re)schedule an integration's job after a create, edit, pause or resume."""
+    """(Re)schedule an integration's job after a create, edit, pause or resume.
+
+    The first run is due one period after the last finished sync (at once when that is
+    past or there was none), so resuming after a long pause syncs right away and
+    the sync itself reads everything since the watermark.
+    """
     if _scheduler is None:
         return
     if integration.paused or integration.is_deleted:
@@ -99,7 +164,45 @@ def unschedule_integration(integration_id: int) -> None:
         _scheduler.remove_job(job_id(integration_id))
 
 
+def reconcile() -> int:
+    """Make the jobs match the database; returns how many jobs changed.
+
+    Needs an open database connection. Jobs that already match are left alone so their
+    next run time does not move.
+    """
+    if _scheduler is None:
+        return 0
+    wanted = {
+        integration.id: integration
+        for integration in Integration.select().where(
+            Integration.deleted_at.is_null() & (Integration.paused == False)  # noqa: E712
+        )
+    }
+    # A paused or deleted integration has no next sync, whoever scheduled it last.
+    Integration.update(next_sync_at=None).where(
+        Integration.next_sync_at.is_null(False)
+        & (Integration.deleted_at.is_null(False) | (Integration.paused == True))  # noqa: E712
+    ).execute()
+    changed = 0
+    for job in _scheduler.get_jobs():
+        if not job.id.startswith(JOB_PREFIX) or not job.id[len(JOB_PREFIX) :].isdigit():
+            continue
+        integration_id = int(job.id[len(JOB_PREFIX) :])
+        if integration_id not in wanted:
+            unschedule_integration(integration_id)
+            Integration.update(next_sync_at=None).where(Integration.id == integration_id).execute()
+            changed += 1
+    for integration in wanted.values():
+        job = _scheduler.get_job(job_id(integration.id))
+        every = timedelta(minutes=integration.sync_every_minutes)
+        if job is None or getattr(job.trigger, "interval", None) != every:
+            schedule_integration(integration)
+            changed += 1
+    return changed
+
+
 def next_run_time(integration_id: int) -> datetime | None:
+    """When this process's scheduler will next sync the integration (naive UTC)."""
     if _scheduler is None:
         return None
     job = _scheduler.get_job(job_id(integration_id))
@@ -108,17 +211,32 @@ def next_run_time(integration_id: int) -> datetime | None:
     return job.next_run_time.astimezone(UTC).replace(tzinfo=None)
 
 
+def is_due(integration: Integration, now: datetime | None = None) -> bool:
+    """Whether a *scheduled* run should sync now, or another scheduler already did."""
+    if integration.paused or integration.is_deleted:
+        return False
+    if integration.last_sync_started_at is None:
+        return True
+    now = now or utcnow()
+    every = timedelta(minutes=integration.sync_every_minutes)
+    return integration.last_sync_started_at <= now - every + DUE_SLACK
+
+
 def _run_sync(integration_id: int, trigger: str = "schedule") -> None:
     from webapp import sync
 
     assert _app is not None
     with _app.app_context(), db.connection_context():
-        sync.run_sync_for_app(_app, integration_id, trigger=trigger)
         integration = Integration.get_or_none(Integration.id == integration_id)
-        if integration is not None:
-            Integration.update(next_sync_at=next_run_time(integration_id)).where(
-                Integration.id == integration_id
-            ).execute()
+        if integration is None:
+            return
+        if trigger != "schedule" or is_due(integration):
+            sync.run_sync_for_app(_app, integration_id, trigger=trigger)
+        else:
+            log.info("integration %s: synced recently by another process", integration_id)
+        Integration.update(next_sync_at=next_run_time(integration_id)).where(
+            Integration.id == integration_id
+        ).execute()
 
 
 def _run_pending_events() -> None:
@@ -129,8 +247,17 @@ def _run_pending_events() -> None:
         push.apply_pending(_app)
 
 
+def _run_reconcile() -> None:
+    assert _app is not None
+    with _app.app_context(), db.connection_context():
+        reconcile()
+
+
 def run_soon(app: Flask, integration_id: int, trigger: str = "manual") -> None:
-    """ "Sync now": a one-off job when the scheduler runs, else a background thread."""
+    """ "Sync now": a one-off job when the scheduler runs, else a background thread.
+
+    ``SYNC_NOW_INLINE`` (tests) runs the sync in the request instead.
+    """
     if app.config.get("SYNC_NOW_INLINE"):
         global _app
         _app = app

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from peewee import JOIN, Case, fn
 
+from webapp.chats import state_from_row
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY
-from webapp.models import Group, Integration, IntervalStat
+from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.timeutil import iso_z
 
 MAX_RANGE = timedelta(days=400)
@@ -52,19 +54,73 @@ def _stats_with_names(integration: Integration):  # type: ignore[no-untyped-def]
     )
 
 
-def queue_keys_by_name(integration: Integration) -> dict[str, list[str]]:
-    """Every queue that has (or had) contacts, name → group ids."""
-    name = queue_name_expression()
-    query = (
-        _stats_with_names(integration)
-        .select(name.alias("name"), IntervalStat.queue_key)
-        .distinct()
-        .tuples()
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """A source queue as planners see it: a name, and the group ids counted under it."""
+
+    name: str
+    keys: tuple[str, ...]
+    undefined: bool = False
+    # True when Freshchat no longer lists any group of this name (its past contacts stay).
+    deleted: bool = False
+
+
+def _distinct_stat_keys(integration: Integration) -> list[str]:
+    """Queue keys that have statistics, by index seeks instead of a scan.
+
+    A DISTINCT over the statistics reads every row of the integration (hundreds of
+    thousands after a year); asking for the next key above the last one found costs one
+    index seek per queue, and there are only a handful of queues.
+    """
+    keys: list[str] = []
+    while True:
+        query = IntervalStat.select(fn.MIN(IntervalStat.queue_key)).where(
+            IntervalStat.integration == integration
+        )
+        if keys:
+            query = query.where(IntervalStat.queue_key > keys[-1])
+        key = query.scalar()
+        if key is None:
+            return keys
+        keys.append(key)
+
+
+def queue_catalog(integration: Integration) -> list[Queue]:
+    """Every queue found: groups Freshchat lists (even without contacts yet), groups gone
+    from Freshchat that still have contacts, and Undefined_Queue, which is always shown.
+
+    Named queues come first in name order; Undefined_Queue last, as the page shows it apart.
+    """
+    stat_keys = set(_distinct_stat_keys(integration))
+    names: dict[str, list[str]] = {}
+    all_deleted: dict[str, bool] = {}
+    groups = Group.select(Group.group_id, Group.name, Group.deleted).where(
+        Group.integration == integration
     )
-    result: dict[str, list[str]] = {}
-    for queue_name, key in query:
-        result.setdefault(queue_name, []).append(key)
-    return result
+    seen_groups: set[str] = set()
+    for group_id, name, deleted in groups.tuples():
+        seen_groups.add(group_id)
+        if deleted and group_id not in stat_keys:
+            continue
+        names.setdefault(name, []).append(group_id)
+        all_deleted[name] = all_deleted.get(name, True) and bool(deleted)
+    for key in sorted(stat_keys - seen_groups - {UNDEFINED_QUEUE_KEY}):
+        # Counted under a group id we never saw listed: show the id rather than hide it.
+        names.setdefault(key, []).append(key)
+        all_deleted[key] = True
+    queues = [
+        Queue(name, tuple(keys), deleted=all_deleted[name])
+        for name, keys in sorted(names.items(), key=lambda item: (item[0].casefold(), item[0]))
+        if name != UNDEFINED_QUEUE
+    ]
+    undefined_keys = (UNDEFINED_QUEUE_KEY, *names.get(UNDEFINED_QUEUE, []))
+    queues.append(Queue(UNDEFINED_QUEUE, undefined_keys, undefined=True))
+    return queues
+
+
+def queue_keys_by_name(integration: Integration) -> dict[str, list[str]]:
+    """Every known queue, name → group ids (see ``queue_catalog``)."""
+    return {queue.name: list(queue.keys) for queue in queue_catalog(integration)}
 
 
 @dataclass(frozen=True)
@@ -82,11 +138,29 @@ class RangeQuery:
         start: datetime,
         end: datetime,
         queue_names: Iterable[str] | None = None,
+        *,
+        now: datetime | None = None,
     ) -> RangeQuery:
-        if start >= end:
-            raise QueryError("“from” must be before “to”.")
+        """Check a half-open range [start, end) and the queue names before any row is read.
+
+        Refusals are raised here, not while streaming, so that an export either starts with
+        a complete answer ahead of it or fails with a status and a reason. ``now`` (when
+        given) refuses ranges that start in the future, where no contact can exist yet.
+        """
+        if start == end:
+            raise QueryError("The range is empty: “to” must be after “from”.")
+        if start > end:
+            raise QueryError(f"“from” ({iso_z(start)}) is after “to” ({iso_z(end)}): swap them.")
         if end - start > MAX_RANGE:
-            raise QueryError(f"The range is too long: at most {MAX_RANGE.days} days at a time.")
+            raise QueryError(
+                f"The range is too long ({(end - start).days} days): at most "
+                f"{MAX_RANGE.days} days at a time; split it into several exports."
+            )
+        if now is not None and start >= now:
+            raise QueryError(
+                f"The range starts in the future ({iso_z(start)}, now is {iso_z(now)}): "
+                "there are no contacts there yet."
+            )
         keys = None
         names = None
         if queue_names:
@@ -118,23 +192,180 @@ def export_rows(query: RangeQuery) -> Iterator[Row]:
         .iterator()
     )
     for queue_name, interval_start, contacts in rows:
-        if isinstance(interval_start, str):
-            interval_start = datetime.fromisoformat(interval_start)
-        yield queue_name, interval_start, int(contacts)
+        yield queue_name, _as_datetime(interval_start), int(contacts)
 
 
-def csv_lines(rows: Iterable[Row]) -> Iterator[str]:
+def _as_datetime(value: datetime | str) -> datetime:
+    """Aggregate selects may hand back SQLite's text form of a stored datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def csv_lines(rows: Iterable[Row], *, chunk_rows: int = 500) -> Iterator[str]:
+    """CSV text in chunks of ``chunk_rows`` rows: few large writes for the server, while
+    memory stays bounded by one chunk whatever the range."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    yield buffer.getvalue()
+    pending = 0
     for queue_name, interval_start, contacts in rows:
-        buffer.seek(0)
-        buffer.truncate()
         writer.writerow((queue_name, iso_z(interval_start), contacts))
-        yield buffer.getvalue()
+        pending += 1
+        if pending >= chunk_rows:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    tail = buffer.getvalue()
+    if tail:
+        yield tail
 
 
 def json_objects(rows: Iterable[Row]) -> Iterator[dict]:
     for queue_name, interval_start, contacts in rows:
         yield {"queue": queue_name, "interval_start": iso_z(interval_start), "contacts": contacts}
+
+
+def json_chunks(rows: Iterable[Row], *, chunk_rows: int = 500) -> Iterator[str]:
+    """A JSON array written piece by piece, so an export never holds its rows in memory."""
+    parts = ["["]
+    separator = "\n"
+    for item in json_objects(rows):
+        parts.append(separator + json.dumps(item, ensure_ascii=False))
+        separator = ",\n"
+        if len(parts) >= chunk_rows:
+            yield "".join(parts)
+            parts = []
+    parts.append("\n]\n" if separator == ",\n" else "]\n")
+    yield "".join(parts)
+
+
+# --------------------------------------------------------------------------- page queries
+
+
+def contacts_by_key(integration: Integration, start: datetime, end: datetime) -> dict[str, int]:
+    """Contacts per queue key in [start, end)."""
+    query = (
+        IntervalStat.select(IntervalStat.queue_key, fn.SUM(IntervalStat.contacts))
+        .where(
+            (IntervalStat.integration == integration)
+            & (IntervalStat.interval_start >= start)
+            & (IntervalStat.interval_start < end)
+        )
+        .group_by(IntervalStat.queue_key)
+        .tuples()
+    )
+    return {key: int(total) for key, total in query}
+
+
+def queue_totals(queues: Iterable[Queue], by_key: Mapping[str, int]) -> list[tuple[Queue, int]]:
+    """Each queue with its contacts, from ``contacts_by_key``."""
+    return [(queue, sum(by_key.get(key, 0) for key in queue.keys)) for queue in queues]
+
+
+def interval_series(
+    integration: Integration,
+    start: datetime,
+    end: datetime,
+    queue_keys: Sequence[str] | None = None,
+) -> dict[datetime, int]:
+    """Contacts per interval start in [start, end), for some queue keys or all of them.
+
+    Only intervals with contacts are returned; callers lay them on the full grid of
+    intervals so that empty ones show as zero.
+    """
+    select = IntervalStat.select(IntervalStat.interval_start, fn.SUM(IntervalStat.contacts)).where(
+        (IntervalStat.integration == integration)
+        & (IntervalStat.interval_start >= start)
+        & (IntervalStat.interval_start < end)
+    )
+    if queue_keys is not None:
+        select = select.where(IntervalStat.queue_key.in_(list(queue_keys)))
+    query = select.group_by(IntervalStat.interval_start).tuples()
+    return {_as_datetime(when): int(total) for when, total in query}
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedChat:
+    """One chat behind a count, with what it says about why it landed where it did."""
+
+    conversation_id: str
+    created_time: datetime | None
+    resolved_time: datetime | None
+    queue_name: str
+    group_name: str | None  # group at its latest resolution, when known
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    interval_start: datetime
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    chats: list[ExplainedChat]
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_number(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.chats)
+
+
+def explain_interval(
+    integration: Integration,
+    interval_start: datetime,
+    queue_keys: Sequence[str] | None = None,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+) -> Explanation:
+    """The chats counted in one interval (for some queues or all), a page at a time.
+
+    Reads the contact cached on each chat row, the same rows the statistics are rebuilt
+    from, so the listed chats always add up to the count shown.
+    """
+    condition = (Chat.integration == integration) & (Chat.interval_start == interval_start)
+    if queue_keys is None:
+        condition &= Chat.queue_key.is_null(False)
+    else:
+        condition &= Chat.queue_key.in_(list(queue_keys))
+    total = Chat.select().where(condition).count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = (
+        Chat.select()
+        .where(condition)
+        .order_by(Chat.created_time, Chat.conversation_id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .dicts()
+    )
+    names = {
+        group_id: name
+        for group_id, name in Group.select(Group.group_id, Group.name)
+        .where(Group.integration == integration)
+        .tuples()
+    }
+    chats = []
+    for row in rows:
+        state = state_from_row(row)
+        group_id = None
+        if state.last_resolved_time is not None:
+            _known, group_id = state.group_at(state.last_resolved_time)
+        elif state.group_history:
+            group_id = state.group_history[-1][1]
+        key = row["queue_key"]
+        chats.append(
+            ExplainedChat(
+                conversation_id=row["conversation_id"],
+                created_time=state.created_time or state.first_seen_time,
+                resolved_time=state.last_resolved_time,
+                queue_name=UNDEFINED_QUEUE if key == UNDEFINED_QUEUE_KEY else names.get(key, key),
+                group_name=names.get(group_id, group_id) if group_id else None,
+                reason=row["count_reason"] or "",
+            )
+        )
+    return Explanation(interval_start, total, page, pages, per_page, chats)

@@ -18,9 +18,14 @@ class Status:
     run: SyncRun | None = None
 
 
+def lease_held(integration: Integration, now: datetime | None = None) -> bool:
+    """Whether some process (this one or another) holds the integration's sync lease."""
+    return integration.lease_until is not None and integration.lease_until >= (now or utcnow())
+
+
 def active_run(integration: Integration) -> SyncRun | None:
     """The running sync, if its lease is still held (a crashed run's lease expires)."""
-    if not integration.lease_until or integration.lease_until < utcnow():
+    if not lease_held(integration):
         return None
     return (
         SyncRun.select()

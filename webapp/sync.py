@@ -16,19 +16,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from webapp import chats
+from webapp import chats, push
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError
-from webapp.freshchat.reports import MalformedReport, parse_extract, unzip_extract
+from webapp.freshchat.reports import MalformedReport, check_extract, iter_extract, open_extract
 from webapp.models import Integration, SyncRun
 from webapp.security import SecretBox
-from webapp.timeutil import utcnow
+from webapp.timeutil import floor_interval, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ EXTRACT_EVENTS = (
 )
 MAX_WINDOW = timedelta(days=28)  # the Extract API's longest window
 LEASE_TIME = timedelta(minutes=20)
+SPOOL_IN_MEMORY = 4 << 20  # report files up to this size stay in memory, bigger go to disk
 MAX_PROBLEMS_SHOWN = 3
 
 ClientFactory = Callable[[Integration], FreshchatClient]
@@ -95,7 +97,8 @@ def plan_windows(
     watermark because Freshchat's reports can receive rows late.
     """
     if integration.watermark is None:
-        start = now - timedelta(days=integration.backfill_days)
+        # Aligned to an interval, so the first interval imported is a whole one.
+        start = floor_interval(now - timedelta(days=integration.backfill_days))
     else:
         start = min(integration.watermark - overlap, now)
     windows = []
@@ -112,6 +115,12 @@ class _Progress:
     def __init__(self, run: SyncRun, on_step: Callable[[SyncRun], None] | None) -> None:
         self.run = run
         self.on_step = on_step
+        self.client: FreshchatClient | None = None
+
+    def count_calls(self) -> None:
+        """API calls so far, read from the run's own client: a failed run counts them too."""
+        if self.client is not None:
+            self.run.api_calls = self.client.calls
 
     def update(self, text: str, *, step_done: bool = False, **counters: int) -> None:
         if step_done:
@@ -119,6 +128,7 @@ class _Progress:
         self.run.progress_text = text[:255]
         for name, value in counters.items():
             setattr(self.run, name, getattr(self.run, name) + value)
+        self.count_calls()
         self.run.save()
         if self.on_step:
             self.on_step(self.run)
@@ -146,6 +156,12 @@ def run_sync(
         integration = Integration.get_by_id(integration_id)
         now = now or utcnow()
         windows = plan_windows(integration, now, overlap)
+        if integration.watermark is None and windows:
+            # Chats that arrived before the backfill are only partly known: not counted.
+            integration.counted_from = windows[0][0]
+            Integration.update(counted_from=integration.counted_from).where(
+                Integration.id == integration_id
+            ).execute()
         run = SyncRun.create(
             integration=integration,
             trigger=trigger,
@@ -158,30 +174,29 @@ def run_sync(
             Integration.id == integration_id
         ).execute()
         progress = _Progress(run, on_step)
+        ok = False
         try:
             message = _sync_windows(
                 integration, client_factory, windows, progress, owner, poll_interval
             )
+            ok = True
         except FreshchatError as exc:
-            return _finish(integration, run, ok=False, message=str(exc))
+            message = str(exc)
         except MalformedReport as exc:
-            return _finish(
-                integration,
-                run,
-                ok=False,
-                message=f"Freshchat sent a report this app cannot read: {exc}. "
-                "Nothing from it was applied; the next sync retries.",
+            message = (
+                f"Freshchat sent a report this app cannot read: {str(exc).rstrip('.')}. "
+                "Nothing from it was applied; the next sync retries."
             )
         except Exception as exc:
             log.exception("sync of integration %s failed", integration_id)
-            return _finish(
-                integration,
-                run,
-                ok=False,
-                message=f"Internal error during sync ({exc.__class__.__name__}); "
-                "the next sync retries. See the server log.",
+            message = (
+                f"Internal error during sync ({exc.__class__.__name__}); "
+                "the next sync retries. See the server log."
             )
-        return _finish(integration, run, ok=True, message=message)
+        if ok:
+            push.apply_after_sync(integration_id, client_factory)  # pushed events left pending
+        progress.count_calls()
+        return _finish(integration, run, ok=ok, message=message)
     finally:
         release_lease(integration_id, owner)
 
@@ -195,33 +210,28 @@ def _sync_windows(
     poll_interval: float,
 ) -> str:
     client = client_factory(integration)
+    progress.client = client
     run = progress.run
-    calls_before = client.calls
     progress.update("Reading groups…")
     groups = list(client.iter_groups())
     refresh = chats.refresh_groups(integration.id, groups)
-    progress.update(f"{len(groups)} groups", step_done=True, api_calls=client.calls - calls_before)
+    progress.update(f"{len(groups)} groups", step_done=True)
     problems: list[str] = []
     for index, (start, end) in enumerate(windows, 1):
         for event, what in EXTRACT_EVENTS:
-            calls_before = client.calls
             label = f"Window {index}/{len(windows)} ({_window_label(start, end)}): {what}"
             progress.update(f"{label}: waiting for Freshchat's report…")
             job_id = client.request_extract(event, start, end)
             status = client.wait_for_extract(job_id, poll_interval=poll_interval)
             seen = changed = 0
             for link in status.links:
-                blob = client.download(link.href)
-                parsed = parse_extract(unzip_extract(blob), event)
-                problems.extend(f"{event}: {p}" for p in parsed.problems)
-                result = chats.apply_changes(integration.id, parsed.changes)
+                result = _apply_extract_file(client, link.href, event, integration.id, problems)
                 seen += result.chats_seen
                 changed += result.contacts_changed
                 renew_lease(integration.id, owner)
             progress.update(
                 f"{label}: done",
                 step_done=True,
-                api_calls=client.calls - calls_before,
                 chats_seen=seen,
                 contacts_changed=changed,
             )
@@ -238,6 +248,27 @@ def _sync_windows(
         more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > 3 else ""
         summary += f" Skipped {len(problems)} unreadable report row(s): {shown}{more}."
     return summary
+
+
+def _apply_extract_file(
+    client: FreshchatClient, href: str, event: str, integration_id: int, problems: list[str]
+) -> chats.ApplyResult:
+    """Download one Extract file and apply it: all of it, or nothing when it is unreadable.
+
+    A month of a busy account is hundreds of megabytes of CSV, so the file goes to a
+    temporary file and is read twice, streaming: once to prove the whole of it readable
+    (``check_extract``), once feeding its changes to the funnel in batches. Memory stays
+    flat whatever the number of chats; the second read costs a few percent of the sync.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        client.download_to(href, spool)
+        with open_extract(spool) as stream:
+            check_extract(stream)
+        file_problems: list[str] = []
+        with open_extract(spool) as stream:
+            result = chats.apply_changes(integration_id, iter_extract(stream, event, file_problems))
+    problems.extend(f"{event}: {p}" for p in file_problems)
+    return result
 
 
 def _finish(integration: Integration, run: SyncRun, *, ok: bool, message: str) -> SyncOutcome:

@@ -66,8 +66,8 @@ def test_new_admin_connects_freshchat_and_copies_the_app_key(page: Page, live_se
     expect(key_input).to_be_visible()
     key = key_input.input_value()
     assert key.startswith("fch_")
-    page.get_by_role("button", name="Copy").click()
-    expect(page.locator(".copy-status")).to_have_text("Copied")
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.locator("#install-app .copy-status")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == key
     expect(page.locator("#events-url")).to_contain_text("/api/v1/freshchat/events")
 

@@ -352,3 +352,24 @@ def test_app_key_is_shown_once_hashed_and_regeneration_revokes(admin_client, fak
 def test_unknown_integration_is_404(admin_client):
     assert admin_client.get("/integrations/999").status_code == 404
     assert admin_client.post("/integrations/999/pause").status_code == 404
+
+
+def test_status_badge_partial_follows_the_integration_state(admin_client, app):
+    """The heading's badge is refetched by HTMX when a sync ends (sync-changed)."""
+    from webapp import integrations as service
+    from webapp.extensions import db
+
+    with app.app_context(), db.connection_context():
+        integration = service.create(
+            service.IntegrationInput("Badge", "badge.freshchat.com", "a-long-enough-key"),
+            app.extensions["secret_box"],
+        )
+    page = admin_client.client.get(f"/integrations/{integration.id}").get_data(as_text=True)
+    assert 'hx-trigger="sync-changed from:body"' in page
+    first = admin_client.client.get(f"/integrations/{integration.id}/status-badge")
+    assert first.status_code == 200 and "Never synced" in first.get_data(as_text=True)
+    with app.app_context(), db.connection_context():
+        service.set_paused(integration, True)
+    paused = admin_client.client.get(f"/integrations/{integration.id}/status-badge")
+    assert "Paused" in paused.get_data(as_text=True)
+    assert admin_client.client.get("/integrations/999/status-badge").status_code == 404

@@ -34,6 +34,7 @@ disagrees):
 from __future__ import annotations
 
 import email.utils
+import io
 import logging
 import random
 import re
@@ -41,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
@@ -373,15 +374,27 @@ class FreshchatClient:
             self._sleep(min(poll_interval, remaining))
 
     def download(self, href: str) -> bytes:
-        """Fetch one Extract file. The token only goes to the API's own scheme and host."""
+        """Fetch one Extract file into memory; ``download_to`` is for files of any size."""
+        sink = io.BytesIO()
+        self.download_to(href, sink)
+        return sink.getvalue()
+
+    def download_to(self, href: str, sink: BinaryIO) -> None:
+        """Stream one Extract file into ``sink`` (e.g. a temporary file), replacing its content.
+
+        A month of a busy account is hundreds of megabytes of CSV: streamed to disk, memory
+        stays flat however big the file. The token only goes to the API's own scheme and
+        host; a body cut off midway is retried like any connection error.
+        """
         url = self._absolute(href)
         for _hop in range(MAX_DOWNLOAD_REDIRECTS + 1):
             scheme = urlsplit(url).scheme.lower()
             if scheme not in ("http", "https"):
                 raise MalformedResponse("Freshchat gave a report file link that is not a web URL.")
-            response = self._send("GET", url, download=True)
+            response = self._send("GET", url, download=True, sink=sink)
             if not 300 <= response.status_code < 400:
-                return response.content
+                return
+            response.close()
             location = response.headers.get("Location", "")
             url = urljoin(url, location)
         raise MalformedResponse("The report file link redirected too many times.")
@@ -458,11 +471,12 @@ class FreshchatClient:
         *,
         json_body: dict[str, Any] | None = None,
         download: bool = False,
+        sink: BinaryIO | None = None,
     ) -> requests.Response:
         attempt = 0
         while True:
             error, wait = self._attempt(
-                method, url, attempt, json_body=json_body, download=download
+                method, url, attempt, json_body=json_body, download=download, sink=sink
             )
             if isinstance(error, requests.Response):
                 return error
@@ -492,8 +506,13 @@ class FreshchatClient:
         *,
         json_body: dict[str, Any] | None,
         download: bool,
+        sink: BinaryIO | None = None,
     ) -> tuple[requests.Response | FreshchatError, float | None]:
-        """One request: (response, None) on success, else (error, wait or None if final)."""
+        """One request: (response, None) on success, else (error, wait or None if final).
+
+        With a ``sink`` a successful body is streamed into it rather than held in memory;
+        a failure while streaming is handled like one during the request (it is one).
+        """
         host = _host(url)
         self.calls += 1
         try:
@@ -504,7 +523,13 @@ class FreshchatClient:
                 json=json_body,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=sink is not None,
             )
+            if sink is not None and 200 <= response.status_code < 300:
+                sink.seek(0)
+                sink.truncate()
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    sink.write(chunk)
         except requests.exceptions.Timeout:
             logger.debug("Freshchat %s %s: timed out", method, _loggable(url))
             return Timeout(

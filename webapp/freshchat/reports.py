@@ -33,8 +33,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from webapp.changes import NO_GROUP_INFO, ChatChange
 from webapp.timeutil import parse_timestamp
@@ -85,31 +89,68 @@ class _RowProblem(Exception):
     """A reason to skip one row; never escapes this module."""
 
 
+def _refuse_unless_csv(head: bytes) -> None:
+    """Checks on the first bytes of a file that is not a readable zip archive."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        # Zip magic without a readable archive (truncated download): not CSV text.
+        raise MalformedReport("The report archive is damaged (incomplete zip file).")
+    if b"\x00" in head[:4096]:
+        raise MalformedReport("The report file is neither a zip archive nor CSV text.")
+
+
+def _csv_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    members = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir()
+        and info.filename.lower().endswith(".csv")
+        and not info.filename.startswith("__MACOSX/")
+    ]
+    if not members:
+        raise MalformedReport("The report archive holds no CSV file.")
+    if len(members) > 1:
+        names = ", ".join(info.filename for info in members)
+        raise MalformedReport(
+            f"The report archive holds several CSV files ({names}); expected one."
+        )
+    return members[0]
+
+
 def unzip_extract(blob: bytes) -> bytes:
     """The CSV inside an Extract file (a zip holding one CSV), or the blob if already CSV."""
     if not zipfile.is_zipfile(io.BytesIO(blob)):
-        if b"\x00" in blob[:4096]:
-            raise MalformedReport("The report file is neither a zip archive nor CSV text.")
+        _refuse_unless_csv(blob[:4096])
         return blob
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-            members = [
-                info
-                for info in archive.infolist()
-                if not info.is_dir()
-                and info.filename.lower().endswith(".csv")
-                and not info.filename.startswith("__MACOSX/")
-            ]
-            if not members:
-                raise MalformedReport("The report archive holds no CSV file.")
-            if len(members) > 1:
-                names = ", ".join(info.filename for info in members)
-                raise MalformedReport(
-                    f"The report archive holds several CSV files ({names}); expected one."
-                )
-            return archive.read(members[0])
+            return archive.read(_csv_member(archive))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         raise MalformedReport(f"The report archive is damaged ({exc}).") from None
+
+
+@contextmanager
+def open_extract(file: BinaryIO) -> Iterator[BinaryIO]:
+    """The CSV of an Extract file held in a seekable file, as a stream read from the disk.
+
+    ``unzip_extract`` for files too big for memory: a month of a busy account is hundreds
+    of megabytes of CSV. Same checks and messages; a damaged archive may also surface
+    later, while reading (``iter_extract`` and ``check_extract`` report it then).
+    """
+    file.seek(0)
+    if not zipfile.is_zipfile(file):
+        file.seek(0)
+        _refuse_unless_csv(file.read(4096))
+        file.seek(0)
+        yield file
+        return
+    file.seek(0)
+    try:
+        archive = zipfile.ZipFile(file)
+        member = archive.open(_csv_member(archive))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise MalformedReport(f"The report archive is damaged ({exc}).") from None
+    with archive, member:
+        yield member
 
 
 def _normalise_header(name: str) -> str:
@@ -156,6 +197,13 @@ class _Row:
         value = self.text(name)
         if value is None:
             return None
+        if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
+            # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
+            # as naive UTC directly, the very value parse_timestamp's offset round trip gives.
+            try:
+                return datetime.fromisoformat(value[:23])
+            except ValueError:
+                pass
         if value[-4:].upper() == " UTC":
             value = value[:-4].rstrip()
         try:
@@ -243,42 +291,83 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
     return ChatChange(conversation_id, at, created_time=created, status=status)
 
 
+def _csv_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line, cells) of every non-blank row, header included.
+
+    Everything that makes the whole file untrustworthy becomes ``MalformedReport`` here,
+    whenever the reading meets it. The stream is left open for its owner.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    line = 0
+    try:
+        for cells in reader:
+            first_line, line = line + 1, reader.line_num
+            if any(map(str.strip, cells)):
+                yield first_line, cells
+    except UnicodeDecodeError:
+        raise MalformedReport("The report file is not UTF-8 text.") from None
+    except csv.Error as exc:
+        raise MalformedReport(f"The report file is not readable CSV ({exc}).") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise MalformedReport(f"The report archive is damaged ({exc}).") from None
+    finally:
+        with suppress(ValueError):  # the stream was closed already: nothing to hand back
+            text.detach()
+
+
+def _header_columns(rows: Iterator[tuple[int, list[str]]]) -> dict[str, int]:
+    """Column positions from the first non-blank row; refuses a file we cannot key."""
+    first = next(rows, None)
+    if first is None:
+        raise MalformedReport("The report file is empty: it has no header line.")
+    header = first[1]
+    columns = _column_indexes(header)
+    if "conversation_id" not in columns:
+        shown = ", ".join(h.strip() for h in header[:12] if h.strip())
+        raise MalformedReport(
+            "The report file has no conversation id column "
+            f"(expected one of {', '.join(COLUMNS['conversation_id'])}; found: {shown})."
+        )
+    return columns
+
+
+def iter_extract(stream: BinaryIO, event: str, problems: list[str]) -> Iterator[ChatChange]:
+    """Changes of one Extract CSV stream, lazily; bad rows go to ``problems`` as they pass.
+
+    Memory stays flat whatever the file's size. ``MalformedReport`` can come after some
+    changes were yielded, so a caller that must apply all or nothing of a file runs
+    ``check_extract`` over it first.
+    """
+    event_key = event.strip().lower()
+    with closing(_csv_rows(stream)) as rows:
+        columns = _header_columns(rows)
+        for first_line, cells in rows:
+            try:
+                change = _row_to_change(_Row(cells, columns), event_key)
+            except _RowProblem as problem:
+                problems.append(f"line {first_line}: {problem}")
+                continue
+            yield change
+
+
+def check_extract(stream: BinaryIO) -> None:
+    """Read a whole Extract CSV, keeping nothing: raises exactly when ``iter_extract`` would.
+
+    Costs a decompression and a CSV scan, a small price for never applying half a file.
+    """
+    with closing(_csv_rows(stream)) as rows:
+        _header_columns(rows)
+        for _row in rows:
+            pass
+
+
 def parse_extract(data: bytes, event: str) -> ParseResult:
     """Read one Extract CSV of the given event kind into changes and row problems.
 
     Raises ``MalformedReport`` when nothing in the file can be trusted; a bad row only
     adds a ``"line N: reason"`` problem, so one odd row never costs a whole window.
     """
-    event_key = event.strip().lower()
     result = ParseResult()
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
-    try:
-        header: list[str] | None = None
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                header = cells
-                break
-        if header is None:
-            raise MalformedReport("The report file is empty: it has no header line.")
-        columns = _column_indexes(header)
-        if "conversation_id" not in columns:
-            shown = ", ".join(h.strip() for h in header[:12] if h.strip())
-            raise MalformedReport(
-                "The report file has no conversation id column "
-                f"(expected one of {', '.join(COLUMNS['conversation_id'])}; found: {shown})."
-            )
-        line = reader.line_num
-        for cells in reader:
-            first_line, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            try:
-                result.changes.append(_row_to_change(_Row(cells, columns), event_key))
-            except _RowProblem as problem:
-                result.problems.append(f"line {first_line}: {problem}")
-    except UnicodeDecodeError:
-        raise MalformedReport("The report file is not UTF-8 text.") from None
-    except csv.Error as exc:
-        raise MalformedReport(f"The report file is not readable CSV ({exc}).") from None
+    result.changes.extend(iter_extract(io.BytesIO(data), event, result.problems))
     return result

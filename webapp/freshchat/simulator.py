@@ -38,7 +38,7 @@ import zipfile
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -362,6 +362,9 @@ class SimAccount:
         self.live_groups: tuple[SimGroup, ...] = tuple(groups)
         self.legacy_group = legacy
         self.groups_by_id = {group.id: group for group in self.groups}
+        # Routing of generated chats is fixed at construction: renaming or deleting a group
+        # later changes what Freshchat lists, never which chats exist (determinism).
+        self._routing_ids = tuple(group.id for group in groups)
         self.agent_ids = tuple(_uuid_from(rng) for _ in range(8))
         self.channel_ids = (_uuid_from(rng), _uuid_from(rng))
 
@@ -371,6 +374,28 @@ class SimAccount:
 
     def __repr__(self) -> str:
         return f"SimAccount({self.domain!r}, seed={self.seed}, chats_per_day={self.chats_per_day})"
+
+    # ---- groups -----------------------------------------------------------------------
+
+    def rename_group(self, group_id: str, name: str) -> SimGroup:
+        """Rename a group, as an admin can in Freshchat; past chats keep their group id."""
+        return self._replace_group(group_id, name=name)
+
+    def delete_group(self, group_id: str) -> SimGroup:
+        """Delete a group: ``GET /groups`` stops listing it, its chats keep its id."""
+        return self._replace_group(group_id, deleted=True)
+
+    def _replace_group(self, group_id: str, **changes: Any) -> SimGroup:
+        old = self.groups_by_id.get(group_id)
+        if old is None:
+            raise KeyError(f"no group {group_id!r} in {self.domain}")
+        new = replace(old, **changes)
+        groups = tuple(new if group.id == group_id else group for group in self.groups)
+        # Rebind whole objects (never mutate in place): server threads read them unlocked.
+        self.groups_by_id = {group.id: group for group in groups}
+        self.live_groups = tuple(group for group in groups if not group.deleted)
+        self.groups = groups
+        return new
 
     # ---- time -------------------------------------------------------------------------
 
@@ -466,8 +491,7 @@ class SimAccount:
                 break
             times[position] = span_end - 1
 
-        live = [group.id for group in self.live_groups]
-        support, billing, sales = live
+        support, billing, sales = self._routing_ids
         others = {support: (billing, sales), billing: (support, sales), sales: (support, billing)}
         legacy = self.legacy_group.id
         agents = self.agent_ids

@@ -1,12 +1,182 @@
-"""Machine endpoints: authenticated by key, never by session cookie."""
+"""Machine endpoints: authenticated by key, never by session cookie.
+
+``POST /api/v1/freshchat/events`` receives what the companion app forwards. Checks run
+cheapest first, and every refusal is a JSON body with an ``error`` sentence, counted
+against the integration whose key was presented (when it was one of ours):
+
+====  ==================================================================================
+401   missing, malformed, unknown, wrong or revoked key; deleted integration
+429   more than ``PUSH_RATE_LIMIT_PER_MINUTE`` requests in the last 60 s with this key
+      (``Retry-After`` says when the next one will pass)
+415   ``Content-Type`` is not JSON (``application/json`` or ``*/*+json``)
+413   body over ``PUSH_MAX_BODY_BYTES``, or more than ``PUSH_MAX_EVENTS_PER_REQUEST``
+      events in one array
+400   not UTF-8 / not JSON / not an event or array of events / an envelope with bad
+      fields (``errors`` lists each one with its index and field path); nothing stored
+====  ==================================================================================
+
+On success: ``202 Accepted`` with ``{"received", "stored", "duplicates", "applied",
+"pending"}`` once the new events are committed (see ``webapp.push``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request, url_for
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webapp import push
+from webapp.integrations import check_app_key, current_app_key
+from webapp.models import Integration
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+_LIMITER_KEY = "push_rate_limiter"
+
+
+def _limiter(app: Flask) -> push.RateLimiter:
+    limiter = app.extensions.get(_LIMITER_KEY)
+    limit = int(app.config["PUSH_RATE_LIMIT_PER_MINUTE"])
+    if limiter is None or limiter.limit != limit:
+        limiter = push.RateLimiter(limit)
+        app.extensions[_LIMITER_KEY] = limiter
+    return limiter
+
+
+def _refuse(
+    status: int,
+    message: str,
+    integration_id: int | None,
+    *,
+    body: dict[str, Any] | None = None,
+    reason: str | None = None,
+    headers: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    push.record_refusal(integration_id, status, reason or message)
+    response = jsonify(body or {"error": message})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _is_json_type() -> bool:
+    mimetype = request.mimetype or ""
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 @bp.post("/freshchat/events")
 def events_endpoint():  # type: ignore[no-untyped-def]
-    return jsonify(error="not implemented"), 501
+    config = current_app.config
+    check = check_app_key(request.headers.get("Authorization"))
+    integration = check.integration
+    integration_id = integration.id if integration is not None else None
+    if check.reason is not None:
+        reason = check.reason
+        if integration is not None and integration.is_deleted:
+            reason = "integration deleted"  # deleting revokes the key; say the real cause
+        return _refuse(
+            401,
+            reason,
+            integration_id,
+            headers={"WWW-Authenticate": 'Bearer realm="freshchat-events"'},
+        )
+    assert check.api_key is not None and integration is not None
+
+    retry_after = _limiter(current_app).check(check.api_key.prefix)
+    if retry_after is not None:
+        limit = int(config["PUSH_RATE_LIMIT_PER_MINUTE"])
+        message = f"rate limit exceeded: at most {limit} requests per minute per key"
+        return _refuse(
+            429,
+            message,
+            integration_id,
+            body={"error": message, "retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    if not _is_json_type():
+        got = request.mimetype or "no Content-Type"
+        return _refuse(415, f"expected Content-Type application/json, got {got}", integration_id)
+
+    max_bytes = int(config["PUSH_MAX_BODY_BYTES"])
+    too_large = f"the body is larger than {max_bytes} bytes"
+    if request.content_length is not None and request.content_length > max_bytes:
+        return _refuse(413, too_large, integration_id)
+    try:
+        raw = request.stream.read(max_bytes + 1)
+    except RequestEntityTooLarge:
+        return _refuse(413, too_large, integration_id)
+    if len(raw) > max_bytes:
+        return _refuse(413, too_large, integration_id)
+
+    try:
+        events = push.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
+    except push.BatchRefused as refused:
+        return _refuse(
+            refused.status,
+            refused.message,
+            integration_id,
+            body=refused.as_json(),
+            reason=refused.reason(),
+        )
+
+    # Stored and applied in one transaction (applying in a savepoint that may fail alone):
+    # the answer is sent only once the events are committed.
+    stored = push.store(integration.id, events, check.api_key, apply=not integration.paused)
+    body: dict[str, Any] = {
+        "received": len(events),
+        "stored": len(stored.new),
+        "duplicates": stored.duplicates,
+        "applied": stored.applied,
+        "pending": stored.pending,
+    }
+    if integration.paused:
+        body["note"] = "integration paused: events are kept and applied when it is resumed"
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- page helpers
+
+
+def events_url() -> str:
+    """The exact URL the companion app must call: PUBLIC_BASE_URL when set, else ours."""
+    path = url_for("api.events_endpoint")
+    script_root = request.script_root or ""
+    if script_root and path.startswith(script_root):
+        path = path[len(script_root) :]
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    return base.rstrip("/") + path
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def push_section(integration: Integration) -> dict[str, Any]:
+    """Everything ``integrations/_push_section.html`` shows, read from the database."""
+    config = current_app.config
+    return {
+        "summary": push.summary(integration),
+        "url": events_url(),
+        "key": current_app_key(integration),
+        "max_body": _size_text(int(config["PUSH_MAX_BODY_BYTES"])),
+        "max_events": int(config["PUSH_MAX_EVENTS_PER_REQUEST"]),
+        "rate_limit": int(config["PUSH_RATE_LIMIT_PER_MINUTE"]),
+    }
+
+
+@bp.record_once
+def _register_template_global(state: BlueprintSetupState) -> None:
+    state.app.jinja_env.globals["push_section"] = push_section

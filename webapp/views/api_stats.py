@@ -1,7 +1,78 @@
-"""Interval export API (session or the integration's API key)."""
+"""Interval export API (session or the integration's API key).
+
+``GET /api/v1/integrations/<id>/intervals?from=&to=&queue=&format=`` answers with the
+same rows as the page export, streamed. Blueprints named ``api*`` skip the login check, so
+this one authenticates every request itself: a signed-in administrator, or the companion-app
+key of *this* integration (a key opens one integration's data, never another's).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify, request, session
+
+from webapp import stats
+from webapp.display_time import DateInputError, parse_instant
+from webapp.integrations import check_app_key
+from webapp.models import Admin, Integration
+from webapp.timeutil import utcnow
+from webapp.views.stats import FORMATS, export_response
 
 bp = Blueprint("api_stats", __name__, url_prefix="/api/v1")
+
+
+def _refusal(status: int, message: str):  # type: ignore[no-untyped-def]
+    response = jsonify(error=message, status=status)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="intervals"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _signed_in() -> bool:
+    admin_id = session.get("admin_id")
+    return bool(admin_id) and Admin.get_or_none(Admin.id == admin_id) is not None
+
+
+def _key_refusal(integration_id: int) -> str | None:
+    """Why the presented key does not open this integration, or None when it does."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return (
+            "Authentication required: sign in, or send this integration's API key as "
+            "“Authorization: Bearer <key>”."
+        )
+    check = check_app_key(header)
+    if check.reason is not None:
+        return f"Authentication failed: {check.reason}."
+    if check.api_key is None or check.api_key.integration_id != integration_id:
+        return "Authentication failed: this API key belongs to another integration."
+    return None
+
+
+@bp.get("/integrations/<int:integration_id>/intervals")
+def intervals(integration_id: int):  # type: ignore[no-untyped-def]
+    if not _signed_in():
+        refusal = _key_refusal(integration_id)
+        if refusal is not None:
+            return _refusal(401, refusal)
+    integration = Integration.get_or_none(Integration.id == integration_id)
+    if integration is None:
+        return _refusal(404, f"There is no integration {integration_id}.")
+    fmt = (request.args.get("format") or "json").strip().lower()
+    try:
+        if fmt not in FORMATS:
+            raise stats.QueryError(f"“format” must be csv or json, not “{fmt[:20]}”.")
+        start = parse_instant(request.args.get("from"), name="from")
+        end = parse_instant(request.args.get("to"), name="to")
+        missing = [name for name, value in (("from", start), ("to", end)) if value is None]
+        if missing or start is None or end is None:
+            raise stats.QueryError(
+                f"“{'” and “'.join(missing)}” required: ISO 8601 dates or times in UTC, "
+                "“from” included and “to” excluded, e.g. from=2026-11-16&to=2026-11-23."
+            )
+        queues = [name for name in request.args.getlist("queue") if name.strip()]
+        query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+    except (DateInputError, stats.QueryError) as exc:
+        return _refusal(400, str(exc))
+    return export_response(query, fmt)

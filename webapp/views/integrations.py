@@ -181,6 +181,13 @@ def detail(integration_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+@bp.get("/integrations/<int:integration_id>/status-badge")
+def status_badge(integration_id: int):  # type: ignore[no-untyped-def]
+    """The heading's badge, refetched when the sync panel says a run ended."""
+    integration = get_integration(integration_id, allow_deleted=True)
+    return render_template("integrations/_status_badge.html", integration=integration)
+
+
 @bp.post("/integrations/<int:integration_id>/pause")
 def pause(integration_id: int):  # type: ignore[no-untyped-def]
     return _set_paused(integration_id, True)

@@ -1,7 +1,516 @@
-"""Source queues and interval statistics (filled in by the statistics views)."""
+"""Source queues and contacts per interval: page, HTMX partials, explanation, export.
+
+One panel (``stats/_panel.html``) is rendered in two places: on the integration's page
+(through the ``stats_panel`` template global) and on ``/integrations/<id>/stats``, which is
+also the URL its day/week/queue links fetch with htmx. The state lives only in the query
+string (``span``, ``date``, ``queue``), so any view can be bookmarked and reloaded, and
+links push the URL of the page that hosts the panel.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from markupsafe import Markup
+
+from webapp import stats
+from webapp.charts import Bar, Tick, bar_chart_svg
+from webapp.counting import UNDEFINED_QUEUE
+from webapp.display_time import (
+    SPANS,
+    DateInputError,
+    interval_label,
+    interval_starts,
+    local_today,
+    long_label,
+    parse_day,
+    parse_instant,
+    period_days,
+    period_range,
+    period_start,
+    to_local,
+    zone,
+)
+from webapp.models import Integration
+from webapp.timeutil import INTERVAL, iso_z, utcnow
+from webapp.views.integrations import get_integration
 
 bp = Blueprint("stats", __name__)
+
+EXPLAIN_PER_PAGE = 20
+DEFAULT_SPAN = "week"
+HOST_DETAIL = "integrations.detail"
+HOST_PAGE = "stats.page"
+FORMATS = ("csv", "json")
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """What the panel shows; serialised to and from the query string."""
+
+    span: str
+    day: date  # first local day of the period
+    queue: str | None  # None: all queues together
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        state = replace(self, **changes)
+        values = {"span": state.span, "date": state.day.isoformat()}
+        if state.queue is not None:
+            values["queue"] = state.queue
+        return values
+
+
+@dataclass
+class Parsed:
+    state: PanelState
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_state(
+    args: Mapping[str, str], tz: ZoneInfo, now: datetime, known_queues: set[str]
+) -> Parsed:
+    """Read the panel state from a query string; every refusal becomes a message.
+
+    A bad value falls back to the default for that value (this week, all queues) so the
+    admin still sees a working panel next to the explanation of what was wrong.
+    """
+    errors: list[str] = []
+    span = (args.get("span") or DEFAULT_SPAN).strip().lower()
+    if span not in SPANS:
+        errors.append(f"“span” must be “day” or “week”, not “{span[:20]}”; showing a week.")
+        span = DEFAULT_SPAN
+    # ``date`` is canonical; ``day`` is accepted too, as people naturally write it.
+    name = "date" if "date" in args or "day" not in args else "day"
+    try:
+        day = parse_day(args.get(name), name=name) or local_today(tz, now)
+    except DateInputError as exc:
+        errors.append(f"{exc} Showing the current {span} instead.")
+        day = local_today(tz, now)
+    queue = args.get("queue")
+    if queue is not None and not queue.strip():
+        queue = None
+    if queue is not None and queue not in known_queues:
+        errors.append(
+            f"There is no queue named “{queue[:80]}” in this integration; showing all "
+            "queues. Queue names are spelled exactly as in Freshchat."
+        )
+        queue = None
+    return Parsed(PanelState(span, period_start(span, day), queue), errors)
+
+
+def _host_for_request(integration: Integration) -> str:
+    """Which page an htmx request came from, so its links push that page's URL."""
+    current = request.htmx.current_url if request.htmx else None
+    detail_path = url_for(HOST_DETAIL, integration_id=integration.id)
+    if current and urlsplit(current).path == detail_path:
+        return HOST_DETAIL
+    return HOST_PAGE
+
+
+def _url(endpoint: str, integration: Integration, query: Mapping[str, str]) -> str:
+    return url_for(endpoint, integration_id=integration.id, **query)
+
+
+# --------------------------------------------------------------------------- panel
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    href: str  # the hosting page's URL: pushed to history, used without JS
+    hx_get: str  # the partial
+    current: bool = False
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class TableRow:
+    start: datetime
+    iso: str
+    label: str
+    contacts: int
+    explain_url: str | None
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    label: str
+    rows: list[TableRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.contacts for row in self.rows)
+
+
+def _period_label(span: str, first: date) -> str:
+    if span == "day":
+        return first.strftime("%A %Y-%m-%d")
+    last = first + timedelta(days=6)
+    week = first.isocalendar()
+    return f"Week {week.week} of {week.year}: {first:%a %Y-%m-%d} to {last:%a %Y-%m-%d}"
+
+
+def _span_word(span: str) -> str:
+    return "day" if span == "day" else "week"
+
+
+def panel_context(
+    integration: Integration,
+    args: Mapping[str, str],
+    host: str,
+    *,
+    export_error: str | None = None,
+    export_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything ``stats/_panel.html`` shows, computed from the query string."""
+    tz = zone(integration.display_timezone)
+    now = utcnow()
+    catalog = stats.queue_catalog(integration)
+    by_name = {queue.name: queue for queue in catalog}
+    parsed = parse_state(args, tz, now, set(by_name))
+    state = parsed.state
+    start, end = period_range(state.span, state.day, tz)
+
+    by_key = stats.contacts_by_key(integration, start, end)
+    totals = stats.queue_totals(catalog, by_key)
+    named = [(queue, total) for queue, total in totals if not queue.undefined]
+    undefined = next((item for item in totals if item[0].undefined), None)
+    selected = by_name.get(state.queue) if state.queue else None
+    keys = list(selected.keys) if selected else None
+    series = stats.interval_series(integration, start, end, keys)
+
+    def link(label: str, **changes: Any) -> Link:
+        target = replace(state, **changes)
+        query = state.query(
+            span=target.span, day=period_start(target.span, target.day), queue=target.queue
+        )
+        return Link(
+            label,
+            _url(host, integration, query),
+            _url(HOST_PAGE, integration, query),
+            current=query == state.query(),
+        )
+
+    explain_base = _url("stats.explain", integration, {"queue": state.queue} if state.queue else {})
+    explain_base += "&interval=" if "?" in explain_base else "?interval="
+    rows: list[TableRow] = []
+    bars: list[Bar] = []
+    ticks: list[Tick] = []
+    days: list[DayGroup] = []
+    previous_local_day: date | None = None
+    # A week has 672 intervals: this loop is the page's hot path, so labels are built with
+    # f-strings from one local time per interval rather than with strftime.
+    for index, when in enumerate(interval_starts(start, end)):
+        local = to_local(when, tz)
+        count = series.get(when, 0)
+        iso = when.isoformat() + "Z"  # interval starts are whole minutes, naive UTC
+        explain_url = explain_base + iso.replace(":", "%3A") if count else None
+        label = f"{local.hour:02d}:{local.minute:02d} {local.tzname()}"
+        row = TableRow(when, iso, label, count, explain_url)
+        if local.date() != previous_local_day:
+            previous_local_day = local.date()
+            days.append(DayGroup(local.strftime("%A %Y-%m-%d"), []))
+            if state.span == "week":
+                ticks.append(Tick(index, local.strftime("%a %d")))
+        if state.span == "day" and local.minute == 0 and local.hour % 3 == 0:
+            ticks.append(Tick(index, label[:5]))
+        days[-1].rows.append(row)
+        rows.append(row)
+        if count:
+            noun = "contact" if count == 1 else "contacts"
+            title = f"{local:%a %Y-%m-%d} {label}: {count} {noun}"
+            bars.append(Bar(count, title, explain_url))
+        else:
+            bars.append(Bar(0, ""))
+
+    queue_title = state.queue or "All queues"
+    chart = bar_chart_svg(
+        bars,
+        ticks,
+        title=f"{queue_title}: contacts per 15-minute interval, "
+        f"{_period_label(state.span, state.day)} ({tz.key})",
+        link_attributes={
+            "hx-get": "{href}",
+            "hx-target": "#stats-explain",
+            "hx-swap": "outerHTML",
+        },
+        chart_id=f"stats-chart-{integration.id}",
+    )
+
+    step = timedelta(days=period_days(state.span))
+    next_start, _ = period_range(state.span, state.day + step, tz)
+    today = local_today(tz, now)
+    word = _span_word(state.span)
+    nav = {
+        "previous": link(f"← Previous {word}", day=state.day - step),
+        "next": replace(link(f"Next {word} →", day=state.day + step), disabled=next_start > now),
+        "today": link("Today" if state.span == "day" else "This week", day=today),
+        "spans": [
+            link(
+                "Day", span="day", day=state.day if state.span == "day" else _day_in(state, today)
+            ),
+            link("Week", span="week", day=period_start("week", state.day)),
+        ],
+        "queues": [link("All queues", queue=None)]
+        + [link(queue.name, queue=queue.name) for queue, _ in named]
+        + ([link(UNDEFINED_QUEUE, queue=UNDEFINED_QUEUE)] if undefined else []),
+        "week_days": [
+            link(f"{day:%a %d}", span="day", day=day)
+            for day in (state.day + timedelta(days=i) for i in range(7))
+        ]
+        if state.span == "week"
+        else [],
+    }
+    notices: list[str] = []
+    total = sum(series.values())
+    if start >= now:
+        notices.append(
+            f"This {word} is in the future: there are no contacts yet. "
+            f"Use “{nav['today'].label}” to come back."
+        )
+    elif total == 0:
+        notices.append(
+            f"No contacts in {queue_title if state.queue else 'any queue'} this {word}."
+            + (" No sync has finished yet." if integration.last_sync_finished_at is None else "")
+        )
+    export = {
+        "from": state.day.isoformat(),
+        "to": (state.day + step - timedelta(days=1)).isoformat(),
+        "queues": [state.queue] if state.queue else [],
+        "format": "csv",
+    }
+    if export_values:
+        export.update(export_values)
+    return {
+        "integration": integration,
+        "state": state,
+        "host": host,
+        "tz_name": tz.key,
+        "tz_fallback": tz.key != (integration.display_timezone or "UTC"),
+        "period_label": _period_label(state.span, state.day),
+        "start": start,
+        "end": end,
+        "interval_count": len(rows),
+        "named": named,
+        "undefined": undefined,
+        "selected": selected,
+        "queue_title": queue_title,
+        "series_total": total,
+        "chart": chart,
+        "days": days,
+        "nav": nav,
+        "errors": parsed.errors,
+        "notices": notices,
+        "export": export,
+        "export_error": export_error,
+        "all_queues": catalog,
+        "self_url": _url(HOST_PAGE, integration, state.query()),
+    }
+
+
+def _day_in(state: PanelState, today: date) -> date:
+    """Switching a week to day view shows today when today is in that week."""
+    if state.day <= today < state.day + timedelta(days=7):
+        return today
+    return state.day
+
+
+def render_panel(integration: Integration, args: Mapping[str, str], host: str) -> Markup:
+    context = panel_context(integration, args, host)
+    return Markup(render_template("stats/_panel.html", **context))
+
+
+@bp.app_context_processor
+def _panel_global() -> dict[str, Any]:
+    """``stats_panel(integration)`` for the integration's page (its query string is ours)."""
+
+    def stats_panel(integration: Integration) -> Markup:
+        return render_panel(integration, request.args, HOST_DETAIL)
+
+    return {"stats_panel": stats_panel}
+
+
+def _wants_partial() -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+@bp.get("/integrations/<int:integration_id>/stats")
+def page(integration_id: int):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id, allow_deleted=True)
+    if _wants_partial():
+        host = _host_for_request(integration)
+        context = panel_context(integration, request.args, host)
+        status = 400 if context["errors"] else 200
+        response = current_app.make_response(
+            (render_template("stats/_panel.html", **context), status)
+        )
+        if request.htmx.trigger != "stats-panel":
+            # The canonical URL (a week starts on Monday) of the page hosting the panel; a
+            # refresh of the panel itself (after a sync) is not a navigation.
+            response.headers["HX-Push-Url"] = _url(host, integration, context["state"].query())
+        return response
+    context = panel_context(integration, request.args, HOST_PAGE)
+    status = 400 if context["errors"] else 200
+    return render_template("stats/page.html", **context), status
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def _parse_interval(text: str | None) -> datetime:
+    value = parse_instant(text, name="interval")
+    if value is None:
+        raise DateInputError("Choose an interval: “interval” is missing.")
+    if value.minute % 15 or value.second or value.microsecond:
+        raise DateInputError(
+            f"{iso_z(value)} is not the start of a 15-minute interval (:00, :15, :30, :45)."
+        )
+    return value
+
+
+@bp.get("/integrations/<int:integration_id>/stats/explain")
+def explain(integration_id: int):  # type: ignore[no-untyped-def]
+    """The chats behind one count: which chats, when, and why they are in that queue."""
+    integration = get_integration(integration_id, allow_deleted=True)
+    tz = zone(integration.display_timezone)
+    catalog = {queue.name: queue for queue in stats.queue_catalog(integration)}
+    queue_name = request.args.get("queue") or None
+    error = None
+    explanation = None
+    interval = None
+    try:
+        interval = _parse_interval(request.args.get("interval"))
+        if queue_name is not None and queue_name not in catalog:
+            raise DateInputError(f"There is no queue named “{queue_name[:80]}”.")
+        page_text = request.args.get("page") or "1"
+        if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 9:
+            raise DateInputError(f"“page” must be a whole number from 1, not “{page_text[:20]}”.")
+        keys = list(catalog[queue_name].keys) if queue_name else None
+        explanation = stats.explain_interval(
+            integration, interval, keys, page=int(page_text), per_page=EXPLAIN_PER_PAGE
+        )
+    except DateInputError as exc:
+        error = str(exc)
+    base_query = {"interval": iso_z(interval)} if interval else {}
+    if queue_name and queue_name in catalog:
+        base_query["queue"] = queue_name
+    context = {
+        "integration": integration,
+        "tz": tz,
+        "tz_name": tz.key,
+        "queue_name": queue_name,
+        "interval": interval,
+        "interval_label": long_label(interval, tz) if interval else "",
+        "interval_end_label": interval_label(interval + INTERVAL, tz) if interval else "",
+        "explanation": explanation,
+        "error": error,
+        "page_url": lambda number: _url(
+            "stats.explain", integration, {**base_query, "page": str(number)}
+        ),
+        "back_url": _back_url(integration, interval, queue_name, tz),
+        "local": lambda value: long_label(value, tz) if value else "—",
+    }
+    status = 400 if error else 200
+    if _wants_partial():
+        return render_template("stats/_explain.html", **context), status
+    return render_template("stats/explain.html", **context), status
+
+
+def _back_url(
+    integration: Integration, interval: datetime | None, queue: str | None, tz: ZoneInfo
+) -> str:
+    query: dict[str, str] = {"span": "day"}
+    if interval is not None:
+        query["date"] = to_local(interval, tz).date().isoformat()
+    if queue:
+        query["queue"] = queue
+    return _url(HOST_PAGE, integration, query)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_response(query: stats.RangeQuery, fmt: str, *, filename: str | None = None) -> Response:
+    """Stream rows as they are read, so a year of intervals costs no more memory than one."""
+    rows = stats.export_rows(query)
+    if fmt == "csv":
+        body: Iterator[str] = stats.csv_lines(rows)
+        mimetype = "text/csv"
+    else:
+        body = stats.json_chunks(rows)
+        mimetype = "application/json"
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def export_filename(integration: Integration, first: str, last: str, fmt: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", integration.name.casefold()).strip("-") or "integration"
+    return f"{slug}-contacts-{first}-to-{last}.{fmt}"
+
+
+@bp.get("/integrations/<int:integration_id>/stats/export")
+def export(integration_id: int):  # type: ignore[no-untyped-def]
+    """Download from the page: local calendar days, both ends included."""
+    integration = get_integration(integration_id, allow_deleted=True)
+    tz = zone(integration.display_timezone)
+    fmt = (request.args.get("format") or "csv").lower()
+    queues = [name for name in request.args.getlist("queue") if name.strip()]
+    values = {
+        "from": request.args.get("from", ""),
+        "to": request.args.get("to", ""),
+        "queues": queues,
+        "format": fmt if fmt in FORMATS else "csv",
+    }
+    try:
+        if fmt not in FORMATS:
+            raise stats.QueryError(f"Choose CSV or JSON, not “{fmt[:20]}”.")
+        first = parse_day(request.args.get("from"), name="from")
+        last = parse_day(request.args.get("to"), name="to")
+        if first is None or last is None:
+            raise stats.QueryError("Choose both the first and the last day to export.")
+        if first > last:
+            raise stats.QueryError(
+                f"The first day ({first.isoformat()}) is after the last day "
+                f"({last.isoformat()}): swap them."
+            )
+        start, _ = period_range("day", first, tz)
+        _, end = period_range("day", last, tz)
+        query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+    except (DateInputError, stats.QueryError) as exc:
+        args = {"span": "week", "date": values["from"]} if _valid_day(values["from"]) else {}
+        context = panel_context(
+            integration, args, HOST_PAGE, export_error=str(exc), export_values=values
+        )
+        return render_template("stats/page.html", **context), 400
+    return export_response(
+        query, fmt, filename=export_filename(integration, first.isoformat(), last.isoformat(), fmt)
+    )
+
+
+def _valid_day(text: str) -> bool:
+    try:
+        return parse_day(text) is not None
+    except DateInputError:
+        return False

@@ -2,33 +2,68 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from webapp import scheduler
-from webapp.models import SyncRun
-from webapp.status import active_run, describe
+from webapp.models import Integration, SyncRun
+from webapp.status import active_run, describe, lease_held
 from webapp.views.integrations import get_integration
 
 bp = Blueprint("sync", __name__)
 
-HISTORY_LIMIT = 20
+HISTORY_LIMIT = 10
+# After "Sync now" the run starts in the background a moment later; the panel keeps
+# polling this long for it to appear before it gives up and shows the state it has.
+START_WAIT_SECONDS = 30.0
 
 
-def _panel(integration, message: str | None = None, finished: bool = False):  # type: ignore[no-untyped-def]
-    status = describe(integration)
-    history = list(
+@dataclass(frozen=True)
+class Waiting:
+    """A Sync now that was accepted but whose run has not written its row yet."""
+
+    after: int  # the newest run id when the button was pressed
+    until: float  # epoch seconds
+
+
+@bp.app_template_global()
+def sync_history(integration: Integration, limit: int = HISTORY_LIMIT) -> list[SyncRun]:
+    """The most recent runs, newest first: the full page and the panel show the same."""
+    return list(
         SyncRun.select()
         .where(SyncRun.integration == integration)
         .order_by(SyncRun.id.desc())
-        .limit(HISTORY_LIMIT)
+        .limit(limit)
     )
+
+
+def _latest_run_id(integration: Integration) -> int:
+    latest = (
+        SyncRun.select(SyncRun.id)
+        .where(SyncRun.integration == integration)
+        .order_by(SyncRun.id.desc())
+        .first()
+    )
+    return latest.id if latest else 0
+
+
+def _panel(  # type: ignore[no-untyped-def]
+    integration: Integration,
+    message: str | None = None,
+    *,
+    finished: bool = False,
+    waiting: Waiting | None = None,
+):
     response = current_app.make_response(
         render_template(
             "sync/_panel.html",
             integration=integration,
-            status=status,
-            history=history,
+            status=describe(integration),
+            history=sync_history(integration),
             message=message,
+            waiting=waiting,
         )
     )
     if finished:
@@ -37,24 +72,55 @@ def _panel(integration, message: str | None = None, finished: bool = False):  # 
     return response
 
 
+def _still_waiting(integration: Integration) -> Waiting | None:
+    """Keep polling for a run that was asked for but has not started yet."""
+    after = request.args.get("after", type=int)
+    until = request.args.get("until", type=float)
+    if after is None or until is None or time.time() >= until:
+        return None
+    started = (
+        SyncRun.select().where((SyncRun.integration == integration) & (SyncRun.id > after)).exists()
+    )
+    return None if started else Waiting(after, until)
+
+
 @bp.get("/integrations/<int:integration_id>/sync")
 def panel(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id, allow_deleted=True)
+    if not request.htmx:
+        # The panel is a fragment; a bookmarked or reloaded URL gets the whole page.
+        return redirect(url_for("integrations.detail", integration_id=integration.id))
     was_polling = request.args.get("polling") == "1"
-    finished = was_polling and active_run(integration) is None
-    return _panel(integration, finished=finished)
+    running = active_run(integration) is not None
+    waiting = None if running else _still_waiting(integration)
+    finished = was_polling and not running and waiting is None
+    return _panel(integration, finished=finished, waiting=waiting)
 
 
 @bp.post("/integrations/<int:integration_id>/sync")
 def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
-    if active_run(integration) is not None:
+    waiting = None
+    if integration.paused:
+        message = "This integration is paused: resume it to sync."
+    elif lease_held(integration):
+        # Read from the lease, which every process respects, not from this scheduler.
         message = "A sync is already running; its progress is shown below."
     else:
-        scheduler.run_soon(current_app._get_current_object(), integration.id, "manual")  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        before = _latest_run_id(integration)
+        scheduler.run_soon(app, integration.id, "manual")
         message = "Sync started."
+        if not app.config.get("SYNC_NOW_INLINE"):
+            waiting = Waiting(before, time.time() + START_WAIT_SECONDS)
     integration = get_integration(integration_id)
     if request.htmx:
-        return _panel(integration, message, finished=active_run(integration) is None)
+        running = active_run(integration) is not None
+        return _panel(
+            integration,
+            message,
+            finished=not running and waiting is None,
+            waiting=None if running else waiting,
+        )
     flash(message, "info")
     return redirect(url_for("integrations.detail", integration_id=integration.id), 303)

@@ -1,0 +1,108 @@
+"""Queues and contacts in a real browser: week navigation by htmx, history, explanation."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import SIM_DOMAIN
+from webapp import integrations
+from webapp.models import Admin
+from webapp.security import hash_password
+from webapp.sync import run_sync_for_app
+
+USERNAME = "planner"
+PASSWORD = "a long enough passphrase"
+
+
+def _synced_integration(live_server) -> int:
+    """An admin and an integration synced from the simulated account (clock 2026-11-20)."""
+    app = live_server.app
+    with app.app_context():
+        Admin.create(username=USERNAME, password_hash=hash_password(PASSWORD))
+        integration = integrations.create(
+            integrations.IntegrationInput(
+                name="Acme chats",
+                domain=SIM_DOMAIN,
+                api_key="demo-admin-key",
+                backfill_days=16,
+                display_timezone="Europe/Berlin",
+            ),
+            app.extensions["secret_box"],
+        )
+        outcome = run_sync_for_app(app, integration.id, trigger="manual")
+        assert outcome is not None and outcome.ok, outcome and outcome.message
+        return integration.id
+
+
+def _sign_in(page: Page, path: str) -> None:
+    page.goto(path)
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
+    integration_id = _synced_integration(live_server)
+    detail = f"/integrations/{integration_id}"
+    _sign_in(page, f"{detail}?span=week&date=2026-11-18")
+
+    panel = page.locator("#stats-panel")
+    period = page.locator("#stats-period")
+    expect(period).to_contain_text("Mon 2026-11-16")
+    expect(page.locator("#stats-queues")).to_contain_text("Customer Support")
+    expect(page.locator("#stats-undefined")).to_contain_text("spam")
+    page.evaluate("window.__samePage = true")
+
+    # Back one week, then one more, and forward again: htmx swaps, the URL follows.
+    page.get_by_role("link", name="← Previous week").click()
+    expect(period).to_contain_text("Mon 2026-11-09")
+    expect(page).to_have_url(re.compile(rf"{detail}\?span=week&date=2026-11-09$"))
+    page.get_by_role("link", name="← Previous week").click()
+    expect(period).to_contain_text("Mon 2026-11-02")
+    page.get_by_role("link", name="Next week →").click()
+    expect(period).to_contain_text("Mon 2026-11-09")
+    assert page.evaluate("window.__samePage === true"), "navigation reloaded the page"
+
+    # The browser's Back button restores the previous week.
+    page.go_back()
+    expect(period).to_contain_text("Mon 2026-11-02")
+    expect(page).to_have_url(re.compile(r"date=2026-11-02$"))
+    page.go_forward()
+    expect(period).to_contain_text("Mon 2026-11-09")
+
+    # Pick one queue, then one day of that week.
+    page.locator("#stats-queues").get_by_role("link", name="Customer Support").click()
+    expect(panel).to_have_attribute("data-queue", "Customer Support")
+    page.get_by_role("link", name="Thu 12").click()
+    expect(panel).to_have_attribute("data-span", "day")
+    expect(period).to_contain_text("Thursday 2026-11-12")
+    expect(panel).to_have_attribute("data-intervals", "96")
+    assert page.evaluate("window.__samePage === true"), "navigation reloaded the page"
+
+    # Click the tallest bar of the chart: its chats are listed, as many as it counts.
+    bars = page.locator("#stats-panel svg a")
+    expect(bars.first).to_be_attached()
+    labels = bars.evaluate_all("links => links.map(a => a.getAttribute('aria-label'))")
+    counts = [int(re.search(r": (\d+) contact", label).group(1)) for label in labels]
+    tallest = counts.index(max(counts))
+    bars.nth(tallest).click()
+    explain = page.locator("#stats-explain")
+    expect(explain).to_contain_text(f"{counts[tallest]} contact")
+    expect(explain).to_contain_text("in Customer Support")
+    expect(page.locator("#explain-table tbody tr")).to_have_count(counts[tallest])
+    expect(page.locator("#explain-table")).to_contain_text("group at its latest resolution")
+    assert page.evaluate("window.__samePage === true"), "the explanation reloaded the page"
+
+    # Reloading the pushed URL renders the same state as a full page.
+    page.reload()
+    expect(period).to_contain_text("Thursday 2026-11-12")
+    expect(panel).to_have_attribute("data-queue", "Customer Support")
+    assert page.evaluate("window.__samePage === undefined")
+
+    # The table offers the same explanation, without a chart click.
+    first_count = page.locator("#stats-table a").first
+    number = int(first_count.inner_text())
+    first_count.click()
+    expect(page.locator("#explain-table tbody tr")).to_have_count(min(number, 20))

@@ -1,0 +1,651 @@
+"""Queues, contacts per interval, explanation and export: pages, partials and the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime, timedelta
+
+import jinja2
+import pytest
+import responses
+
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, Browserless, csrf_token_from
+from webapp import create_app, integrations
+from webapp.changes import ChatChange
+from webapp.chats import apply_changes, refresh_groups
+from webapp.counting import REASON_GROUP, REASON_SPAM
+from webapp.database import open_database
+from webapp.extensions import db
+from webapp.models import Admin, Integration
+from webapp.security import hash_password
+from webapp.timeutil import utcnow
+
+GROUPS = [
+    {"id": "g-support", "name": "Customer Support"},
+    {"id": "g-billing", "name": "Billing"},
+    {"id": "g-sales", "name": "Sales"},  # listed by Freshchat, no contact yet
+]
+MONDAY = datetime(2026, 11, 16, 8, 5)  # 09:05 in Berlin (CET), interval 08:00Z
+BUSY = datetime(2026, 11, 18, 10, 1)  # 25 chats: more than one page of explanation
+
+
+def chat(cid: str, created: datetime, group: str | None, *, spam: bool = False) -> list:
+    later = created + timedelta(hours=1)
+    return [
+        ChatChange(cid, at=created, created_time=created, status="new", group_id=group),
+        ChatChange(cid, at=later, resolved_time=later, status="resolved", spam=spam),
+    ]
+
+
+def seed(name: str = "Acme", tz: str = "Europe/Berlin") -> int:
+    """One integration with a known set of contacts (see the constants above)."""
+    with db.connection_context():
+        integration = Integration.create(
+            name=name,
+            name_key=name.lower(),
+            domain=f"{name.lower()}.freshchat.com",
+            api_key_encrypted="x",
+            api_key_last4="abcd",
+            display_timezone=tz,
+        )
+        refresh_groups(integration.id, GROUPS)
+        changes = []
+        for n in range(3):
+            changes += chat(f"sup-{n}", MONDAY + timedelta(minutes=n), "g-support")
+        changes += chat("bill-0", MONDAY, "g-billing")
+        changes += chat("spam-0", MONDAY, "g-support", spam=True)
+        changes += chat("tue-0", datetime(2026, 11, 17, 12, 20), "g-support")
+        changes += chat("tue-1", datetime(2026, 11, 17, 12, 31), "g-billing")
+        for n in range(25):
+            changes += chat(f"busy-{n:02d}", BUSY + timedelta(seconds=n), "g-support")
+        # Daylight-saving days in Berlin, 01:30 UTC on both (03:30 CEST / 02:30 CET).
+        changes += chat("dst-spring", datetime(2026, 3, 29, 1, 30), "g-support")
+        changes += chat("dst-fall", datetime(2026, 10, 25, 1, 30), "g-support")
+        apply_changes(integration.id, changes)
+        return integration.id
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One seeded app and one signed-in client for the read-only tests of this module.
+
+    Signing in costs two Argon2 computations; the pages and the API only read, so they
+    share one database instead of paying that for every test.
+    """
+    tmp = tmp_path_factory.mktemp("stats")
+    application = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": tmp / "instance",
+            "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    application.jinja_env.undefined = jinja2.StrictUndefined
+    integration_id = seed()
+    with db.connection_context():
+        Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
+    client = application.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    yield application.config["DATABASE_URL"], Browserless(client), integration_id
+    db.initialize(None)
+
+
+@pytest.fixture
+def reader(shared):
+    """The shared signed-in client, with the shared database bound again (other tests of
+    this module open their own)."""
+    url, helper, _integration_id = shared
+    open_database(url)
+    return helper
+
+
+@pytest.fixture
+def acme(shared, reader) -> int:
+    return shared[2]
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def panel_of(html: str) -> str:
+    """The stats panel element, from a page or a partial."""
+    start = html.index('<div id="stats-panel"')
+    end = html.index("</form>\n</div>", start) + len("</form>\n</div>")
+    return html[start:end]
+
+
+def table_counts(html: str) -> dict[str, str]:
+    """interval_start (UTC) → the count cell's text, from the interval table."""
+    rows = re.findall(
+        r'<tr data-interval="([^"]+)"><td>[^<]*</td><td class="num">(?:<a [^>]*>)?(\d+)', html
+    )
+    return dict(rows)
+
+
+def queue_counts(html: str) -> dict[str, int]:
+    rows = re.findall(
+        r'<tr data-queue="([^"]+)"><td><a [^>]*>[^<]*</a>[^/]*?</td><td class="num">(\d+)</td>',
+        html,
+    )
+    return {name: int(count) for name, count in rows}
+
+
+def attr(html: str, name: str) -> str:
+    match = re.search(rf'id="stats-panel"[^>]*?{name}="([^"]*)"', html, re.S)
+    assert match, name
+    return match.group(1)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_integration_page_lists_queues_with_undefined_apart(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}?date=2026-11-16"))
+    assert queue_counts(html) == {
+        "Billing": 2,
+        "Customer Support": 29,
+        "Sales": 0,  # a group Freshchat lists, without contacts yet
+        "Undefined_Queue": 1,
+    }
+    undefined = html[html.index('id="stats-undefined"') :]
+    undefined = undefined[: undefined.index("</div>")]
+    assert "Undefined_Queue" in undefined
+    assert "spam" in undefined and "deleted" in undefined and "without a group" in undefined
+    # Named queues are listed before (and outside) the Undefined_Queue block.
+    assert html.index('data-queue="Sales"') < html.index('id="stats-undefined"')
+    assert "Week 47 of 2026" in html and "Times in Europe/Berlin" in html
+
+
+def test_full_page_and_htmx_partial_render_the_same_state(reader, acme):
+    query = "span=day&date=2026-11-16&queue=Customer+Support"
+    page = reader.get(f"/integrations/{acme}/stats?{query}")
+    partial = reader.get(f"/integrations/{acme}/stats?{query}", htmx=True)
+    assert page.status_code == partial.status_code == 200
+    assert "<html" in body(page) and "<html" not in body(partial)
+    assert panel_of(body(page)) == panel_of(body(partial))
+    assert "HX-Request" in partial.headers.get("Vary", "")
+    assert partial.headers["HX-Push-Url"] == f"/integrations/{acme}/stats?{query}"
+
+
+def test_week_links_use_htmx_and_push_a_bookmarkable_url(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=week&date=2026-11-18"))
+    # A week is named by its Monday, whatever day was asked for.
+    assert attr(html, "data-date") == "2026-11-16"
+    previous = re.search(r'<a class="button secondary"([^>]*)>← Previous week</a>', html).group(1)
+    assert f'hx-get="/integrations/{acme}/stats?span=week&amp;date=2026-11-09"' in previous
+    assert f'hx-push-url="/integrations/{acme}/stats?span=week&amp;date=2026-11-09"' in previous
+    assert 'hx-target="#stats-panel"' in previous
+    # The pushed URL, reloaded as a full page, shows that week.
+    again = body(reader.get(f"/integrations/{acme}/stats?span=week&date=2026-11-09"))
+    assert attr(again, "data-date") == "2026-11-09"
+
+
+def test_links_on_the_integration_page_push_the_integration_page(reader, acme):
+    detail = f"/integrations/{acme}"
+    html = body(reader.get(f"{detail}?span=week&date=2026-11-16"))
+    assert f'hx-push-url="{detail}?span=week&amp;date=2026-11-09"' in html
+    assert f'hx-get="/integrations/{acme}/stats?span=week&amp;date=2026-11-09"' in html
+    # The partial fetched from there keeps pushing the integration page's URL.
+    partial = reader.get(
+        f"/integrations/{acme}/stats?span=day&date=2026-11-17",
+        htmx=True,
+        headers={"HX-Current-URL": f"http://localhost{detail}?span=week&date=2026-11-16"},
+    )
+    assert partial.headers["HX-Push-Url"] == f"{detail}?span=day&date=2026-11-17"
+    assert f'hx-push-url="{detail}?span=day&amp;date=2026-11-16"' in body(partial)
+    # A history-restore request gets the whole page, not a fragment.
+    restore = reader.get(
+        f"/integrations/{acme}/stats?span=day&date=2026-11-17",
+        htmx=True,
+        headers={"HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in body(restore)
+
+
+def test_panel_refreshes_itself_after_a_sync_without_pushing_history(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&date=2026-11-16"))
+    assert re.search(r'id="stats-panel"[^>]*hx-trigger="sync-changed from:body"', html)
+    refresh = reader.get(
+        f"/integrations/{acme}/stats?span=day&date=2026-11-16",
+        htmx=True,
+        headers={"HX-Trigger": "stats-panel"},
+    )
+    assert refresh.status_code == 200 and "HX-Push-Url" not in refresh.headers
+
+
+def test_day_table_counts_per_queue_and_all_queues(reader, acme):
+    url = f"/integrations/{acme}/stats?span=day&date=2026-11-16"
+    everything = table_counts(body(reader.get(url)))
+    assert len(everything) == 96
+    assert everything["2026-11-16T08:00:00Z"] == "5"  # 3 support + 1 billing + 1 spam
+    assert everything["2026-11-16T07:45:00Z"] == "0"
+    support = table_counts(body(reader.get(url + "&queue=Customer%20Support")))
+    assert support["2026-11-16T08:00:00Z"] == "3"
+    undefined = table_counts(body(reader.get(url + "&queue=Undefined_Queue")))
+    assert undefined["2026-11-16T08:00:00Z"] == "1"
+    # The first row is local midnight (23:00 UTC the day before).
+    assert next(iter(everything)) == "2026-11-15T23:00:00Z"
+
+
+def test_chart_is_inline_svg_with_one_slot_per_interval(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=week&date=2026-11-16"))
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert 'data-bars="672"' in svg
+    assert "<script" not in html.split("</head>")[1]  # no chart library on the page
+    assert "cdn" not in html.lower()
+    # Bars with contacts link to their explanation.
+    assert 'hx-target="#stats-explain"' in svg
+    assert "interval=2026-11-16T08%3A00%3A00Z" in svg
+    assert svg.count("<rect") == 4  # intervals with contacts this week
+
+
+@pytest.mark.parametrize(
+    ("day", "intervals", "first_label"),
+    [("2026-03-29", 92, "00:00 CET"), ("2026-10-25", 100, "00:00 CEST"), ("2026-11-16", 96, None)],
+)
+def test_daylight_saving_days_in_berlin(reader, acme, day, intervals, first_label):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&date={day}"))
+    assert attr(html, "data-intervals") == str(intervals)
+    assert len(table_counts(html)) == intervals
+    assert f'data-bars="{intervals}"' in html
+    assert f"{intervals} intervals of 15 minutes" in html
+    if first_label:
+        assert first_label in html
+
+
+def test_dst_contacts_land_in_the_right_local_interval(reader, acme):
+    spring = body(reader.get(f"/integrations/{acme}/stats?span=day&date=2026-03-29"))
+    assert table_counts(spring)["2026-03-29T01:30:00Z"] == "1"
+    assert re.search(r'data-interval="2026-03-29T01:30:00Z"><td>03:30 CEST', spring)
+    fall = body(reader.get(f"/integrations/{acme}/stats?span=day&date=2026-10-25"))
+    # 01:30 UTC is the second 02:30 of that night (CET).
+    assert re.search(r'data-interval="2026-10-25T01:30:00Z"><td>02:30 CET<', fall)
+    assert re.search(r'data-interval="2026-10-25T00:30:00Z"><td>02:30 CEST<', fall)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("date=garbage", "is not a date"),
+        ("day=garbage", "is not a date: use the form YYYY-MM-DD for “day”"),
+        ("date=2026-02-30", "is not a date"),
+        ("date=1800-01-01", "must be between"),
+        ("span=month", "must be “day” or “week”"),
+        ("queue=Nope", "no queue named “Nope”"),
+        ("queue=customer+support", "spelled exactly as in Freshchat"),
+    ],
+)
+def test_bad_query_strings_get_a_clear_message(reader, acme, query, message):
+    response = reader.get(f"/integrations/{acme}/stats?{query}")
+    assert response.status_code == 400
+    html = body(response)
+    assert message in html
+    assert 'role="alert"' in html and 'id="stats-panel"' in html  # still a working panel
+    partial = reader.get(f"/integrations/{acme}/stats?{query}", htmx=True)
+    assert partial.status_code == 400 and message in body(partial)
+    # The integration page shows the same message instead of failing.
+    detail = reader.get(f"/integrations/{acme}?{query}")
+    assert detail.status_code == 200 and message in body(detail)
+
+
+def test_future_and_empty_ranges_say_so(reader, acme):
+    future = (utcnow() + timedelta(days=30)).date().isoformat()
+    html = body(reader.get(f"/integrations/{acme}/stats?span=week&date={future}"))
+    assert "is in the future" in html
+    assert re.search(r'aria-disabled="true">Next week →', html)
+    empty = body(reader.get(f"/integrations/{acme}/stats?span=week&date=2025-01-06"))
+    assert "No contacts in any queue this week." in empty
+    assert "No contacts in this range" in empty  # in the chart itself
+    # Next is a link while the next week has begun.
+    assert re.search(r'<a class="button secondary"[^>]*>Next week →</a>', empty)
+
+
+def test_day_is_accepted_for_date(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&day=2026-11-17"))
+    assert attr(html, "data-date") == "2026-11-17"
+    assert f'hx-push-url="/integrations/{acme}/stats?span=day&amp;date=2026-11-18"' in html
+
+
+def test_default_view_is_this_week_in_the_display_zone(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats"))
+    assert attr(html, "data-span") == "week"
+    monday = datetime.fromisoformat(attr(html, "data-date"))
+    assert monday.weekday() == 0 and 0 <= (utcnow() - monday).days <= 7
+
+
+def test_stats_pages_need_login(client, app):
+    acme = seed()
+    with db.connection_context():
+        Admin.create(username="someone", password_hash="x")
+    for path in (
+        f"/integrations/{acme}/stats",
+        f"/integrations/{acme}/stats/explain?interval=2026-11-16T08:00:00Z",
+        f"/integrations/{acme}/stats/export?from=2026-11-16&to=2026-11-16",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_unknown_integration_is_404(reader, acme):
+    assert reader.get("/integrations/999/stats").status_code == 404
+    assert reader.get("/integrations/999/stats/export?from=x").status_code == 404
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def explained_ids(html: str) -> list[str]:
+    return re.findall(r"<td><code>([^<]+)</code></td>", html)
+
+
+def test_explain_lists_the_chats_behind_a_count(reader, acme):
+    url = f"/integrations/{acme}/stats/explain?interval=2026-11-16T08:00:00Z"
+    html = body(reader.get(url))
+    assert explained_ids(html) == ["bill-0", "spam-0", "sup-0", "sup-1", "sup-2"]
+    assert "5 contacts in all queues" in html
+    assert REASON_SPAM in html and REASON_GROUP in html
+    assert "Mon 2026-11-16 09:00 CET" in html  # the interval, in the display zone
+    assert "Mon 2026-11-16 09:05 CET" in html  # created, in the display zone
+    # The spam chat's group was Customer Support, but it counts in Undefined_Queue.
+    spam_row = re.search(r"<code>spam-0</code>.*?</tr>", html, re.S).group(0)
+    assert "Customer Support" in spam_row and "Undefined_Queue" in spam_row
+    one_queue = body(reader.get(url + "&queue=Customer%20Support"))
+    assert explained_ids(one_queue) == ["sup-0", "sup-1", "sup-2"]
+    assert "3 contacts in Customer Support" in one_queue
+
+
+def test_explain_agrees_with_the_table(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&date=2026-11-17"))
+    links = re.findall(r'<a href="(/integrations/\d+/stats/explain\?[^"]+)" hx-get', html)
+    counts = [c for c in table_counts(html).values() if c != "0"]
+    assert len(links) == len(counts) == 2  # 12:15Z (support) and 12:30Z (billing)
+    for link, count in zip(links, counts, strict=True):
+        explained = body(reader.get(link.replace("&amp;", "&")))
+        assert f"{count} contact" in explained
+        assert len(explained_ids(explained)) == int(count)
+
+
+def test_explain_is_paged(reader, acme):
+    base = f"/integrations/{acme}/stats/explain?interval=2026-11-18T10:00:00Z"
+    first = reader.get(base, htmx=True)
+    html = body(first)
+    assert "<html" not in html and 'id="stats-explain"' in html
+    assert len(explained_ids(html)) == 20
+    assert "Chats 1\N{EN DASH}20 of 25" in html
+    assert "Next chats" in html and "Previous chats" not in html
+    second = body(reader.get(base + "&page=2", htmx=True))
+    assert explained_ids(second) == [f"busy-{n:02d}" for n in range(20, 25)]
+    assert "Chats 21\N{EN DASH}25 of 25" in second and "Previous chats" in second
+    assert set(explained_ids(html)).isdisjoint(explained_ids(second))
+    # A page past the end shows the last page rather than nothing.
+    assert explained_ids(body(reader.get(base + "&page=9"))) == explained_ids(second)
+
+
+def test_explain_full_page_and_empty_interval(reader, acme):
+    page = body(reader.get(f"/integrations/{acme}/stats/explain?interval=2026-11-16T03:00:00Z"))
+    assert "<html" in page and "0 contacts" in page and "No chat is counted" in page
+    assert "Back to the contacts of that day" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "“interval” is missing"),
+        ("interval=garbage", "is not a valid “interval”"),
+        ("interval=2026-11-16T08:07:00Z", "is not the start of a 15-minute interval"),
+        ("interval=2026-11-16T08:00:00Z&queue=Nope", "no queue named “Nope”"),
+        ("interval=2026-11-16T08:00:00Z&page=abc", "whole number"),
+        ("interval=2026-11-16T08:00:00Z&page=0", "whole number"),
+    ],
+)
+def test_explain_bad_input(reader, acme, query, message):
+    response = reader.get(f"/integrations/{acme}/stats/explain?{query}", htmx=True)
+    assert response.status_code == 400
+    assert message in body(response)
+
+
+# --------------------------------------------------------------------------- page export
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body(response))))
+
+
+def test_page_export_csv_for_local_days_and_queues(reader, acme):
+    response = reader.get(
+        f"/integrations/{acme}/stats/export?from=2026-11-16&to=2026-11-17"
+        "&queue=Customer+Support&queue=Billing&format=csv"
+    )
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert (
+        (response.headers["Content-Disposition"])
+        == 'attachment; filename="acme-contacts-2026-11-16-to-2026-11-17.csv"'
+    )
+    assert csv_rows(response) == [
+        ["queue", "interval_start", "contacts"],
+        ["Billing", "2026-11-16T08:00:00Z", "1"],
+        ["Customer Support", "2026-11-16T08:00:00Z", "3"],
+        ["Customer Support", "2026-11-17T12:15:00Z", "1"],
+        ["Billing", "2026-11-17T12:30:00Z", "1"],
+    ]
+
+
+def test_page_export_days_follow_the_display_zone(reader, acme):
+    # 2026-10-25 in Berlin is 25 hours: 2026-10-24T22:00Z to 2026-10-25T23:00Z.
+    rows = csv_rows(reader.get(f"/integrations/{acme}/stats/export?from=2026-10-25&to=2026-10-25"))
+    assert rows[1:] == [["Customer Support", "2026-10-25T01:30:00Z", "1"]]
+
+
+def test_page_export_json(reader, acme):
+    response = reader.get(
+        f"/integrations/{acme}/stats/export?from=2026-11-16&to=2026-11-16&format=json"
+        "&queue=Undefined_Queue"
+    )
+    assert response.mimetype == "application/json"
+    assert json.loads(body(response)) == [
+        {"queue": "Undefined_Queue", "interval_start": "2026-11-16T08:00:00Z", "contacts": 1}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-11-17&to=2026-11-16", "is after the last day"),
+        ("from=garbage&to=2026-11-16", "is not a date"),
+        ("from=2026-11-16", "Choose both"),
+        ("from=2024-01-01&to=2026-11-16", "The range is too long"),
+        ("from=2099-01-01&to=2099-01-02", "starts in the future"),
+        ("from=2026-11-16&to=2026-11-16&queue=Nope", "Unknown queue: Nope"),
+        ("from=2026-11-16&to=2026-11-16&format=xml", "Choose CSV or JSON"),
+    ],
+)
+def test_page_export_refusals(reader, acme, query, message):
+    response = reader.get(f"/integrations/{acme}/stats/export?{query}")
+    assert response.status_code == 400
+    html = body(response)
+    assert message in html and 'id="export-error"' in html
+    assert "Nothing was exported." in html
+
+
+# --------------------------------------------------------------------------- API
+
+
+API = "/api/v1/integrations/{id}/intervals"
+
+
+def api(client, integration_id: int, query: str = "", key: str | None = None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.get(
+        API.format(id=integration_id) + ("?" + query if query else ""), headers=headers
+    )
+
+
+def issue_key(integration_id: int) -> str:
+    with db.connection_context():
+        return integrations.issue_app_key(Integration.get_by_id(integration_id)).plaintext
+
+
+def test_api_with_session_json_and_csv(reader, acme):
+    client = reader.client
+    response = api(client, acme, "from=2026-11-16&to=2026-11-17")
+    assert response.status_code == 200 and response.is_streamed
+    assert response.mimetype == "application/json"
+    assert json.loads(body(response)) == [
+        {"queue": "Billing", "interval_start": "2026-11-16T08:00:00Z", "contacts": 1},
+        {"queue": "Customer Support", "interval_start": "2026-11-16T08:00:00Z", "contacts": 3},
+        {"queue": "Undefined_Queue", "interval_start": "2026-11-16T08:00:00Z", "contacts": 1},
+    ]
+    as_csv = api(client, acme, "from=2026-11-16T08:00:00Z&to=2026-11-16T08:15:00Z&format=csv")
+    assert as_csv.mimetype == "text/csv"
+    assert csv_rows(as_csv)[0] == ["queue", "interval_start", "contacts"]
+    assert len(csv_rows(as_csv)) == 4
+
+
+def test_api_queue_is_repeatable(reader, acme):
+    client = reader.client
+    one = json.loads(body(api(client, acme, "from=2026-11-16&to=2026-11-18&queue=Billing")))
+    assert {row["queue"] for row in one} == {"Billing"} and len(one) == 2
+    two = json.loads(
+        body(api(client, acme, "from=2026-11-16&to=2026-11-18&queue=Billing&queue=Undefined_Queue"))
+    )
+    assert {row["queue"] for row in two} == {"Billing", "Undefined_Queue"}
+    # A known queue with no contacts is an empty answer, not an error.
+    assert json.loads(body(api(client, acme, "from=2026-11-16&to=2026-11-18&queue=Sales"))) == []
+
+
+def test_api_with_the_integrations_key(client, app):
+    acme = seed()
+    other = seed("Other")
+    key = issue_key(acme)
+    ok = api(client, acme, "from=2026-11-16&to=2026-11-17", key=key)
+    assert ok.status_code == 200 and len(json.loads(body(ok))) == 3
+    # The key opens its own integration only.
+    refused = api(client, other, "from=2026-11-16&to=2026-11-17", key=key)
+    assert refused.status_code == 401
+    assert "another integration" in refused.get_json()["error"]
+    # A regenerated key revokes the old one.
+    issue_key(acme)
+    revoked = api(client, acme, "from=2026-11-16&to=2026-11-17", key=key)
+    assert revoked.status_code == 401 and "revoked" in revoked.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Basic dXNlcjpwYXNz", "Bearer not-a-key", "Bearer cvh_000000000000.secret"],
+)
+def test_api_refuses_without_valid_credentials(client, app, header):
+    acme = seed()
+    headers = {"Authorization": header} if header else {}
+    response = client.get(API.format(id=acme) + "?from=2026-11-16&to=2026-11-17", headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/json"
+    assert response.get_json()["error"].startswith("Authentication")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    # An unknown integration is not revealed to an anonymous caller.
+    assert client.get(API.format(id=999), headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "“from” and “to” required"),
+        ("from=2026-11-16", "“to” required"),
+        ("from=2026-11-17&to=2026-11-16", "is after “to”"),
+        ("from=2026-11-16&to=2026-11-16", "The range is empty"),
+        ("from=2099-01-01&to=2099-01-02", "starts in the future"),
+        ("from=2020-01-01&to=2026-01-01", "The range is too long"),
+        ("from=2026-11-16&to=2026-11-17&queue=Nope", "Unknown queue: Nope. Known queues:"),
+        ("from=yesterday&to=2026-11-17", "is not a valid “from”"),
+        ("from=2026-11-16&to=2026-11-17&format=xml", "“format” must be csv or json"),
+        ("from=0001-01-01T00:00:00%2B14:00&to=2026-11-17", "“from” must be between"),
+    ],
+)
+def test_api_bad_parameters_are_400_with_a_reason(reader, acme, query, message):
+    response = api(reader.client, acme, query)
+    assert response.status_code == 400
+    assert response.mimetype == "application/json"
+    assert message in response.get_json()["error"]
+
+
+def test_api_unknown_integration_is_404_json(reader, acme):
+    response = api(reader.client, 999, "from=2026-11-16&to=2026-11-17")
+    assert response.status_code == 404 and "999" in response.get_json()["error"]
+
+
+def test_api_unknown_queue_lists_the_known_ones(reader, acme):
+    error = api(reader.client, acme, "from=2026-11-16&to=2026-11-17&queue=x").get_json()
+    assert "Billing, Customer Support, Sales, Undefined_Queue" in error["error"]
+
+
+# --------------------------------------------------------------------------- display zone
+
+
+CONFIG_URL = "https://acme.freshchat.com/v2/accounts/configuration"
+ACCOUNT = {
+    "account_id": "1",
+    "app_id": "2",
+    "plan_type": "pro",
+    "bundle_type": "fc",
+    "datacenter": "US",
+    "account_domain": "acme",
+    "organisation_domain": "acme",
+}
+
+
+def test_display_time_zone_is_saved_edited_and_used(admin_client):
+    form = {
+        "name": "Zoned",
+        "domain": "acme.freshchat.com",
+        "api_key": "eyJhbGciOiJSUzI1NiJ9.good-admin-key-1234",
+        "sync_every_minutes": "15",
+        "backfill_days": "30",
+        "display_timezone": "Europe/Berlin",
+        "submission_id": "zone-1",
+    }
+    with responses.RequestsMock() as fake:
+        fake.get(CONFIG_URL, json=ACCOUNT)
+        created = admin_client.post("/integrations/new/freshchat", form)
+    assert created.status_code == 303, body(created)
+    with db.connection_context():
+        integration = Integration.get(Integration.name == "Zoned")
+    assert integration.display_timezone == "Europe/Berlin"
+    edit_page = body(admin_client.get(f"/integrations/{integration.id}/edit"))
+    assert re.search(
+        r'<option selected value="Europe/Berlin">|<option value="Europe/Berlin" selected', edit_page
+    )
+    html = body(admin_client.get(f"/integrations/{integration.id}?span=day&date=2026-11-16"))
+    assert "Times in Europe/Berlin" in html and "00:00 CET" in html
+
+    with responses.RequestsMock() as fake:
+        fake.get(CONFIG_URL, json=ACCOUNT)
+        edited = admin_client.post(
+            f"/integrations/{integration.id}/edit",
+            {**form, "api_key": "", "display_timezone": "America/New_York"},
+        )
+    assert edited.status_code == 303, body(edited)
+    with db.connection_context():
+        assert Integration.get_by_id(integration.id).display_timezone == "America/New_York"
+    html = body(admin_client.get(f"/integrations/{integration.id}?span=day&date=2026-11-16"))
+    assert "Times in America/New_York" in html and "00:00 EST" in html
+    assert "times shown in America/New_York" in html
+    # An unknown zone is refused by the form and nothing changes.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as fake:
+        fake.get(CONFIG_URL, json=ACCOUNT)
+        refused = admin_client.post(
+            f"/integrations/{integration.id}/edit",
+            {**form, "api_key": "", "display_timezone": "Mars/Olympus_Mons"},
+        )
+    assert refused.status_code == 422
+    with db.connection_context():
+        assert Integration.get_by_id(integration.id).display_timezone == "America/New_York"
