@@ -55,6 +55,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import __exception_wrapper__ as _as_peewee_errors
 from peewee import fn
 
 from webapp import chats
@@ -259,27 +260,23 @@ class Stored:
     pending: int = 0
 
 
-_INSERT_SQL: dict[type, tuple[str, bool]] = {}
+_INSERT_SQL: dict[type, str] = {}
 
 
-def _insert_sql() -> tuple[str, bool]:
-    """One-row INSERT text for the bound dialect, built once; (sql, uses RETURNING).
+def _insert_sql() -> str:
+    """One-row INSERT text for the bound dialect, built once and run with ``executemany``.
 
-    Executed directly with the driver: building the statement per event through the query
-    builder cost more than the insert itself (bench/bench_push.py).
+    Building the statement through the query builder cost more than the insert itself
+    (bench/bench_push.py); the driver loops over the rows in C.
     """
     key = type(db.obj)
-    cached = _INSERT_SQL.get(key)
-    if cached is None:
-        returning = bool(getattr(db.obj, "returning_clause", False))
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
         query = InboundEvent.insert(
             integration=0, dedup_key="", event_name="", received_at=None, body=""
         )
-        if returning:
-            query = query.returning(InboundEvent.id)
-        cached = (query.sql()[0], returning)
-        _INSERT_SQL[key] = cached
-    return cached
+        sql = _INSERT_SQL[key] = query.sql()[0]
+    return sql
 
 
 def store(
@@ -310,17 +307,23 @@ def store(
             )
             existing.update(key for (key,) in query.tuples())
         result.duplicates += len(existing)
-        sql, returning = _insert_sql()
-        received_at = InboundEvent.received_at.db_value(now)
-        for key in keys:
-            if key in existing:
-                continue
-            event = unique[key]
-            cursor = db.execute_sql(
-                sql, (integration_id, key, event.event_name, received_at, event.body)
-            )
-            event_id = cursor.fetchone()[0] if returning else cursor.lastrowid
-            result.new.append((event_id, event))
+        fresh = [unique[key] for key in keys if key not in existing]
+        if fresh:
+            received_at = InboundEvent.received_at.db_value(now)
+            rows = [
+                (integration_id, event.dedup_key, event.event_name, received_at, event.body)
+                for event in fresh
+            ]
+            with _as_peewee_errors:
+                db.cursor().executemany(_insert_sql(), rows)
+            ids: dict[str, int] = {}
+            for chunk in _chunks([event.dedup_key for event in fresh]):
+                query = InboundEvent.select(InboundEvent.id, InboundEvent.dedup_key).where(
+                    (InboundEvent.integration == integration_id)
+                    & InboundEvent.dedup_key.in_(list(chunk))
+                )
+                ids.update((key, event_id) for event_id, key in query.tuples())
+            result.new = [(ids[event.dedup_key], event) for event in fresh]
         if api_key is not None and (
             api_key.last_used_at is None or now - api_key.last_used_at >= KEY_USE_PRECISION
         ):

@@ -258,7 +258,7 @@ def _apply_extract_file(
     A month of a busy account is hundreds of megabytes of CSV, so the file goes to a
     temporary file and is read twice, streaming: once to prove the whole of it readable
     (``check_extract``), once feeding its changes to the funnel in batches. Memory stays
-    flat whatever the number of chats; the second read costs a few percent of the sync.
+    flat whatever the number of chats; the extra read costs a few percent of the sync.
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         client.download_to(href, spool)

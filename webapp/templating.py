@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request
+from flask import Flask
 
 from webapp.models import Integration
 from webapp.status import describe
@@ -24,8 +24,10 @@ def when(value: datetime | None, tz: str | None = None) -> str:
 
 
 def events_url(_integration: Integration | None = None) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + "/api/v1/freshchat/events"
+    """One definition of the companion app's URL, shared with the push section."""
+    from webapp.views.api import events_url as push_events_url
+
+    return push_events_url()
 
 
 def register(app: Flask) -> None:
