@@ -6,11 +6,18 @@ Honest set-up: the app is served by waitress (what ``flask serve`` uses) in a *s
 process* on a loopback port, over a fresh SQLite file, so the client's work does not share
 the server's GIL. The client posts realistic envelopes (the simulator's companion-app
 events of a busy account, in time order, none repeated) with ``--clients`` keep-alive
-connections, first one event per request, then batches. Every request stores and applies
+connections (``http.client``: ``requests`` spent ~0.6 ms of CPU per request, more than half
+the server's own cost for a single event, and on a 2-CPU machine that CPU was taken from
+the server), first one event per request, then batches. Every request stores and applies
 its events before it is answered (202), so the figures include the whole durable path.
 
 Prints, per mode: events/s sustained over the run, requests/s, p50/p99/max latency per
-request and the cost per event.
+request, the wall time per event, and the CPU time per event of the server process and of
+this client process (read from the OS): on a small machine the client's CPU competes with
+the server's, and these two columns tell which side a figure is limited by.
+
+``--profile N`` instead profiles N single-event requests in-process (Flask test client,
+cProfile) and prints the top costs; ``--profile-batch`` sets the events per request.
 """
 
 from __future__ import annotations
@@ -43,10 +50,8 @@ def _account(chats_per_day: int):  # type: ignore[no-untyped-def]
                       clock=lambda: NOW)  # fmt: skip
 
 
-def serve(workdir: Path, threads: int) -> None:
-    """Child process: build the app, one integration with a key, serve until killed."""
-    from waitress.server import create_server
-
+def _app_with_key(workdir: Path, account):  # type: ignore[no-untyped-def]
+    """A fresh app and database with one integration, its groups and a companion key."""
     from webapp import chats, create_app
     from webapp import integrations as service
     from webapp.extensions import db
@@ -59,7 +64,6 @@ def serve(workdir: Path, threads: int) -> None:
             "PUSH_RATE_LIMIT_PER_MINUTE": 0,  # 0 = no limit: we measure throughput here
         }
     )
-    account = _account(1)
     with db.connection_context():
         integration = service.create(
             service.IntegrationInput("Bench", DOMAIN, account.admin_key),
@@ -67,9 +71,26 @@ def serve(workdir: Path, threads: int) -> None:
         )
         chats.refresh_groups(integration.id, [g.as_json() for g in account.live_groups])
         key = service.issue_app_key(integration).plaintext
+    return app, key
+
+
+def serve(workdir: Path, threads: int) -> None:
+    """Child process: build the app, one integration with a key, serve until killed."""
+    from waitress.server import create_server
+
+    app, key = _app_with_key(workdir, _account(1))
     server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="bench")
     print(json.dumps({"port": server.effective_port, "key": key}), flush=True)
     server.run()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,15 +100,17 @@ def percentile(values: list[float], q: float) -> float:
 
 def drive(url: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
     """Send every body once over ``clients`` connections; (elapsed s, latencies in s)."""
-    import requests
+    import http.client
+    from urllib.parse import urlsplit
 
+    target = urlsplit(url)
     latencies: list[float] = []
     lock = threading.Lock()
     position = [0]
     failures: list[str] = []
 
     def worker() -> None:
-        session = requests.Session()
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         mine: list[float] = []
         while True:
@@ -97,10 +120,13 @@ def drive(url: str, key: str, bodies: list[bytes], clients: int) -> tuple[float,
             if index >= len(bodies):
                 break
             started = time.perf_counter()
-            response = session.post(url, data=bodies[index], headers=headers, timeout=30)
+            connection.request("POST", target.path, body=bodies[index], headers=headers)
+            response = connection.getresponse()
+            text = response.read()
             mine.append(time.perf_counter() - started)
-            if response.status_code != 202:
-                failures.append(f"{response.status_code} {response.text[:200]}")
+            if response.status != 202:
+                failures.append(f"{response.status} {text[:200]!r}")
+        connection.close()
         with lock:
             latencies.extend(mine)
 
@@ -123,10 +149,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="*", default=[10, 100], help="batch sizes")
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--profile", type=int, default=0, help="profile N requests in-process")
+    parser.add_argument("--profile-batch", type=int, default=1, help="events per profiled request")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve), args.threads)
+        return
+    if args.profile:
+        profile(args.profile, args.profile_batch)
         return
 
     needed = args.singles + args.batched * len(args.batch)
@@ -157,6 +188,7 @@ def main() -> None:
             print(
                 f"{'mode':<12}{'events':>8}{'requests':>10}{'events/s':>11}{'req/s':>9}"
                 f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'µs/event':>10}"
+                f"{'server CPU':>12}{'client CPU':>12}"
             )
             cursor = 0
             plans = [("single", 1, args.singles)] + [
@@ -169,7 +201,15 @@ def main() -> None:
                     json.dumps(chunk[i] if size == 1 else chunk[i : i + size]).encode()
                     for i in range(0, len(chunk), size)
                 ]
+                server_before, client_before = cpu_seconds(child.pid), time.process_time()
                 elapsed, latencies = drive(url, info["key"], bodies, args.clients)
+                server_after, client_cpu = cpu_seconds(child.pid), time.process_time()
+                client_cpu -= client_before
+                server_cpu = (
+                    f"{(server_after - server_before) / len(chunk) * 1e6:>12.0f}"
+                    if server_after is not None and server_before is not None
+                    else f"{'?':>12}"
+                )
                 rate = len(chunk) / elapsed
                 p99 = percentile(latencies, 0.99)
                 verdict = "meets" if rate >= TARGET_RATE and p99 < TARGET_P99 else "misses"
@@ -179,11 +219,58 @@ def main() -> None:
                     f"{statistics.median(latencies) * 1000:>9.1f}"
                     f"{p99 * 1000:>9.1f}"
                     f"{max(latencies) * 1000:>9.1f}"
-                    f"{elapsed / len(chunk) * 1e6:>10.0f}  {verdict} target"
+                    f"{elapsed / len(chunk) * 1e6:>10.0f}"
+                    f"{server_cpu}{client_cpu / len(chunk) * 1e6:>12.0f}  {verdict} target"
                 )
         finally:
             child.terminate()
             child.wait(timeout=10)
+
+
+def profile(requests_count: int, batch: int) -> None:
+    """cProfile of the endpoint in-process: where a request's time goes, server side only."""
+    import cProfile
+    import pstats
+
+    warmup = 50
+    account = _account(max(100, (requests_count + warmup) * batch // 12 + 100))
+    envelopes = account.push_envelopes(NOW - timedelta(days=8), NOW)
+    total = (requests_count + warmup) * batch
+    if len(envelopes) < total:
+        raise SystemExit(f"only {len(envelopes)} envelopes generated, {total} needed")
+    bodies = [
+        json.dumps(envelopes[i] if batch == 1 else envelopes[i : i + batch]).encode()
+        for i in range(0, total, batch)
+    ]
+    with tempfile.TemporaryDirectory() as workdir:
+        app, key = _app_with_key(Path(workdir), account)
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        def post(body: bytes) -> None:
+            response = client.post("/api/v1/freshchat/events", data=body, headers=headers)
+            if response.status_code != 202:
+                raise SystemExit(f"{response.status_code} {response.get_data(as_text=True)}")
+
+        for body in bodies[:warmup]:
+            post(body)
+        started = time.perf_counter()
+        for body in bodies[warmup : warmup + requests_count // 2]:
+            post(body)
+        plain = (time.perf_counter() - started) / (requests_count // 2)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for body in bodies[warmup + requests_count // 2 :]:
+            post(body)
+        profiler.disable()
+    print(
+        f"{batch} event(s) per request, test client, no profiler: {plain * 1e6:.0f} µs/request "
+        f"({plain / batch * 1e6:.0f} µs/event); profile of {requests_count - requests_count // 2}"
+        " requests:"
+    )
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(r"webapp|peewee.py:.*(commit|execute)", 30)
+    stats.sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":

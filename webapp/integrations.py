@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from peewee import IntegrityError
 
 from webapp import chats
+from webapp.database import model_from_row, prepared_sql
 from webapp.extensions import db
 from webapp.models import ApiKey, Integration
 from webapp.security import NewApiKey, SecretBox, generate_api_key
@@ -168,6 +169,33 @@ class KeyCheck:
         return self.api_key.integration if self.api_key is not None else None
 
 
+_KEY_FIELDS = tuple(ApiKey._meta.sorted_fields)
+_KEY_INTEGRATION_FIELDS = tuple(Integration._meta.sorted_fields)
+
+
+def _key_by_prefix(prefix: str) -> ApiKey | None:
+    """The key with this prefix and its integration, in one prepared query.
+
+    Every pushed request starts here, so it is one join with cached text rather than a
+    built query plus a lazy load of ``.integration``.
+    """
+    sql = prepared_sql(
+        "check_app_key",
+        lambda: (
+            ApiKey.select(*_KEY_FIELDS, *_KEY_INTEGRATION_FIELDS)
+            .join(Integration)
+            .where(ApiKey.prefix == "")
+        ),
+    )
+    row = db.execute_sql(sql, (ApiKey.prefix.db_value(prefix),)).fetchone()
+    if row is None:
+        return None
+    split = len(_KEY_FIELDS)
+    key = model_from_row(ApiKey, _KEY_FIELDS, row[:split])
+    key.__rel__["integration"] = model_from_row(Integration, _KEY_INTEGRATION_FIELDS, row[split:])
+    return key
+
+
 def check_app_key(authorization_header: str | None) -> KeyCheck:
     """Resolve ``Authorization: Bearer <key>``; look up by prefix, compare in constant time.
 
@@ -186,7 +214,7 @@ def check_app_key(authorization_header: str | None) -> KeyCheck:
     if parts is None:
         return KeyCheck(None, "malformed API key")
     prefix, secret = parts
-    row = ApiKey.get_or_none(ApiKey.prefix == prefix)
+    row = _key_by_prefix(prefix)
     if row is None:
         return KeyCheck(None, "unknown API key")
     if not api_key_matches(secret, row.key_hash):

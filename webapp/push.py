@@ -60,7 +60,7 @@ from peewee import fn
 
 from webapp import chats
 from webapp.changes import ChatChange
-from webapp.database import is_sqlite
+from webapp.database import is_sqlite, prepared_sql
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
 from webapp.freshchat.events import (
@@ -86,6 +86,8 @@ PRUNE_EVERY = timedelta(hours=1)
 REFUSALS_SHOWN_DAYS = 7
 KEY_USE_PRECISION = timedelta(minutes=1)  # "last used" is not worth a write per request
 _IN_CHUNK = 900  # bound variables per IN (...) list; see chats.MAX_VARIABLES
+# IN-list lengths whose statement text is cached (shorter chunks are padded, see _in_list).
+_IN_SIZES = (1, 8, 64, 256, _IN_CHUNK)
 
 ClientFactory = Callable[[Integration], FreshchatClient]
 
@@ -250,6 +252,35 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
         yield items[start : start + size]
 
 
+def _in_list(chunk: Sequence[Any]) -> tuple[int, list[Any]]:
+    """A cached IN-list length for ``chunk`` and the chunk padded to it.
+
+    Padding repeats the last value, which changes the result of no ``IN`` test; it lets a
+    handful of prepared statements (``prepared_sql``) serve every chunk length.
+    """
+    size = next(size for size in _IN_SIZES if size >= len(chunk))
+    return size, [*chunk, *([chunk[-1]] * (size - len(chunk)))]
+
+
+def _known_keys_sql(size: int) -> str:
+    return prepared_sql(
+        ("push.known_keys", size),
+        lambda: InboundEvent.select(InboundEvent.id, InboundEvent.dedup_key).where(
+            (InboundEvent.integration == 0) & InboundEvent.dedup_key.in_([""] * size)
+        ),
+    )
+
+
+def _known_keys(integration_id: int, keys: Sequence[str]) -> dict[str, int]:
+    """Stored events of this integration among ``keys``: event id by dedup key."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        size, values = _in_list(chunk)
+        cursor = db.execute_sql(_known_keys_sql(size), [integration_id, *values])
+        found.update((key, event_id) for event_id, key in cursor)
+    return found
+
+
 @dataclass(slots=True)
 class Stored:
     """What ``store`` wrote: the new events by id, duplicates, and what was applied."""
@@ -260,23 +291,18 @@ class Stored:
     pending: int = 0
 
 
-_INSERT_SQL: dict[type, str] = {}
-
-
 def _insert_sql() -> str:
     """One-row INSERT text for the bound dialect, built once and run with ``executemany``.
 
     Building the statement through the query builder cost more than the insert itself
     (bench/bench_push.py); the driver loops over the rows in C.
     """
-    key = type(db.obj)
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        query = InboundEvent.insert(
+    return prepared_sql(
+        "push.insert_event",
+        lambda: InboundEvent.insert(
             integration=0, dedup_key="", event_name="", received_at=None, body=""
-        )
-        sql = _INSERT_SQL[key] = query.sql()[0]
-    return sql
+        ),
+    )
 
 
 def store(
@@ -299,13 +325,7 @@ def store(
     now = utcnow()
     with _write_transaction():
         keys = list(unique)
-        existing: set[str] = set()
-        for chunk in _chunks(keys):
-            query = InboundEvent.select(InboundEvent.dedup_key).where(
-                (InboundEvent.integration == integration_id)
-                & InboundEvent.dedup_key.in_(list(chunk))
-            )
-            existing.update(key for (key,) in query.tuples())
+        existing = _known_keys(integration_id, keys)
         result.duplicates += len(existing)
         fresh = [unique[key] for key in keys if key not in existing]
         if fresh:
@@ -316,13 +336,7 @@ def store(
             ]
             with _as_peewee_errors:
                 db.cursor().executemany(_insert_sql(), rows)
-            ids: dict[str, int] = {}
-            for chunk in _chunks([event.dedup_key for event in fresh]):
-                query = InboundEvent.select(InboundEvent.id, InboundEvent.dedup_key).where(
-                    (InboundEvent.integration == integration_id)
-                    & InboundEvent.dedup_key.in_(list(chunk))
-                )
-                ids.update((key, event_id) for event_id, key in query.tuples())
+            ids = _known_keys(integration_id, [event.dedup_key for event in fresh])
             result.new = [(ids[event.dedup_key], event) for event in fresh]
         if api_key is not None and (
             api_key.last_used_at is None or now - api_key.last_used_at >= KEY_USE_PRECISION
@@ -371,10 +385,15 @@ def _lookup_needed(integration_id: int, items: Sequence[_Item]) -> set[str]:
         return set()
     known: set[str] = set()
     for chunk in _chunks(candidates):
-        query = Chat.select(Chat.conversation_id, Chat.group_history).where(
-            (Chat.integration == integration_id) & Chat.conversation_id.in_(list(chunk))
+        size, values = _in_list(chunk)
+        sql = prepared_sql(
+            ("push.histories", size),
+            lambda size=size: Chat.select(Chat.conversation_id, Chat.group_history).where(
+                (Chat.integration == 0) & Chat.conversation_id.in_([""] * size)
+            ),
         )
-        known.update(cid for cid, history in query.tuples() if history and history != "[]")
+        cursor = db.execute_sql(sql, [integration_id, *values])
+        known.update(cid for cid, history in cursor if history and history != "[]")
     return set(candidates) - known
 
 
@@ -394,13 +413,20 @@ def _rename_groups(integration_id: int, items: Sequence[_Item]) -> None:
         group_id, name = revealed
         if group_id not in newest or newest[group_id][0] < at:
             newest[group_id] = (at, name)
+    if not newest:
+        return
+    sql = prepared_sql(
+        "push.rename_group",
+        lambda: Group.update(name="", seen_at=utcnow()).where(
+            (Group.integration == 0)
+            & (Group.group_id == "")
+            & (Group.name != "")
+            & (Group.seen_at < utcnow())
+        ),
+    )
     for group_id, (at, name) in newest.items():
-        Group.update(name=name, seen_at=at).where(
-            (Group.integration == integration_id)
-            & (Group.group_id == group_id)
-            & (Group.name != name)
-            & (Group.seen_at < at)
-        ).execute()
+        seen_at = Group.seen_at.db_value(at)
+        db.execute_sql(sql, [name, seen_at, integration_id, group_id, name, seen_at])
 
 
 def _apply_items(
@@ -421,10 +447,16 @@ def _apply_items(
     with _write_transaction():
         result = chats.apply_changes(integration_id, changes)
         plain = [item.event_id for item in items if not errors or item.event_id not in errors]
+        applied_at = InboundEvent.applied_at.db_value(now)
         for chunk in _chunks(plain):
-            InboundEvent.update(applied_at=now, error=None).where(
-                InboundEvent.id.in_(list(chunk))
-            ).execute()
+            size, values = _in_list(chunk)
+            sql = prepared_sql(
+                ("push.mark_applied", size),
+                lambda size=size: InboundEvent.update(applied_at=now, error=None).where(
+                    InboundEvent.id.in_([0] * size)
+                ),
+            )
+            db.execute_sql(sql, [applied_at, None, *values])
         for event_id, message in (errors or {}).items():
             InboundEvent.update(applied_at=now, error=message[:2000]).where(
                 InboundEvent.id == event_id

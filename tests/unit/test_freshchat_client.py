@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import random
+import tempfile
+import traceback
 from datetime import datetime
 
 import pytest
@@ -531,3 +534,275 @@ def test_key_never_in_repr_errors_or_logs(rsps, fake_time, caplog):
         assert KEY not in repr(error)
     assert KEY not in repr(client)
     assert KEY not in str(vars(client))
+
+
+# --------------------------------------------------------------------------- download_to
+#
+# The sync streams every Extract file into a temporary file with ``download_to``; these
+# tests pin what it must keep doing: stream, retry like any other call, keep the key home.
+
+CDN = "https://files.example-cdn.com/extract/x.zip"
+SIGNED = CDN + "?X-Amz-Signature=c0ffee42&X-Amz-Expires=300"
+BODY = bytes(range(256)) * 1200  # 300 KiB: several 64 KiB chunks
+
+
+class CutOff(io.RawIOBase):
+    """A response body whose connection drops after ``cut`` bytes."""
+
+    def __init__(self, data: bytes, cut: int, reason: str = "Connection reset by peer") -> None:
+        self.data = data
+        self.cut = cut
+        self.reason = reason
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.position >= self.cut:
+            raise ConnectionResetError(104, self.reason)
+        size = min(len(buffer), self.cut - self.position)
+        buffer[:size] = self.data[self.position : self.position + size]
+        self.position += size
+        return size
+
+
+def cut_off(data: bytes = BODY, cut: int = 100_000, reason: str = "reset") -> io.BufferedReader:
+    return io.BufferedReader(CutOff(data, cut, reason))
+
+
+class RecordingSink(io.BytesIO):
+    """A sink that remembers how the body arrived."""
+
+    def __init__(self, initial: bytes = b"") -> None:
+        super().__init__(initial)
+        self.writes: list[int] = []
+
+    def write(self, data) -> int:
+        self.writes.append(len(data))
+        return super().write(data)
+
+
+def sent_key(call) -> bool:
+    return any(KEY in value for value in call.request.headers.values())
+
+
+def test_download_to_streams_the_body_into_the_sink(rsps, client):
+    rsps.get(SIGNED, body=BODY)
+    sink = RecordingSink()
+    assert client.download_to(SIGNED, sink) is None
+    assert sink.getvalue() == BODY
+    assert len(sink.writes) >= 2 and max(sink.writes) <= 1 << 16  # chunks, not one blob
+    assert rsps.calls[0].request.req_kwargs["stream"] is True
+    assert rsps.calls[0].request.headers["Accept"] == "*/*"
+
+
+def test_download_to_replaces_what_the_sink_held(rsps, client):
+    rsps.get(SIGNED, body=b"short")
+    with tempfile.TemporaryFile() as sink:
+        sink.write(b"an older, much longer file content")
+        client.download_to(SIGNED, sink)
+        sink.seek(0)
+        assert sink.read() == b"short"
+
+
+def test_download_to_retries_a_body_cut_off_midway_and_keeps_only_the_full_copy(
+    rsps, client, fake_time
+):
+    rsps.get(SIGNED, body=cut_off(cut=100_000))
+    rsps.get(SIGNED, body=cut_off(cut=250_000))
+    rsps.get(SIGNED, body=BODY)
+    sink = RecordingSink()
+    client.download_to(SIGNED, sink)
+    assert sink.getvalue() == BODY  # no leftovers of the broken attempts
+    assert client.calls == 3
+    assert len(fake_time.waits) == 2
+    for attempt, wait in enumerate(fake_time.waits):
+        assert 0.0 <= wait <= client.backoff_base * 2**attempt
+
+
+def test_download_to_retries_a_body_shorter_than_announced(rsps, client, fake_time):
+    rsps.get(
+        SIGNED,
+        body=BODY[:1000],
+        headers={"Content-Length": str(len(BODY))},
+        auto_calculate_content_length=False,
+    )
+    rsps.get(SIGNED, body=BODY)
+    sink = io.BytesIO()
+    client.download_to(SIGNED, sink)
+    assert sink.getvalue() == BODY
+    assert client.calls == 2 and len(fake_time.waits) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 500},
+        {"status": 503},
+        {"body": requests.exceptions.ConnectionError("connection refused")},
+        {"body": requests.exceptions.ReadTimeout()},
+    ],
+)
+def test_download_to_retries_errors_before_the_body(rsps, client, fake_time, failure):
+    rsps.get(SIGNED, **failure)
+    rsps.get(SIGNED, body=BODY)
+    sink = io.BytesIO()
+    client.download_to(SIGNED, sink)
+    assert sink.getvalue() == BODY
+    assert client.calls == 2
+    assert len(fake_time.waits) == 1 and 0.0 <= fake_time.waits[0] <= 1.0
+
+
+def test_download_to_gives_up_after_max_retries_like_any_call(rsps, fake_time):
+    client = make_client(fake_time, max_retries=2, backoff_base=2.0)
+    rsps.get(SIGNED, status=502)
+    rsps.get(SIGNED, body=cut_off())
+    rsps.get(SIGNED, status=503)
+    with pytest.raises(ServerError) as info:
+        client.download_to(SIGNED, io.BytesIO())
+    assert info.value.status == 503
+    assert client.calls == 3
+    assert len(fake_time.waits) == 2
+    for attempt, wait in enumerate(fake_time.waits):
+        assert 0.0 <= wait <= 2.0 * 2**attempt
+
+
+def test_download_to_body_cut_off_every_time_is_unreachable(rsps, fake_time):
+    client = make_client(fake_time, max_retries=1)
+    rsps.get(SIGNED, body=cut_off())
+    rsps.get(SIGNED, body=cut_off())
+    with pytest.raises(Unreachable) as info:
+        client.download_to(SIGNED, io.BytesIO())
+    assert "files.example-cdn.com" in str(info.value)
+    assert client.calls == 2
+
+
+def test_download_to_waits_retry_after_on_429(rsps, client, fake_time):
+    rsps.get(SIGNED, status=429, headers={"Retry-After": "3"})
+    rsps.get(SIGNED, body=BODY)
+    sink = io.BytesIO()
+    client.download_to(SIGNED, sink)
+    assert sink.getvalue() == BODY
+    assert fake_time.waits == [3.0]
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "error"),
+    [
+        (SIGNED, 403, NotFound),  # expired presigned link: our key was never sent there
+        (SIGNED, 410, NotFound),
+        (SIGNED, 400, BadRequest),
+        (BASE + "/reports/raw/job-1/file", 401, KeyRejected),
+        (BASE + "/reports/raw/job-1/file", 404, NotFound),
+    ],
+)
+def test_download_to_does_not_retry_final_answers(rsps, client, fake_time, url, status, error):
+    rsps.get(url, status=status, body="<Error>nope</Error>")
+    sink = io.BytesIO(b"untouched")
+    with pytest.raises(error):
+        client.download_to(url, sink)
+    assert client.calls == 1 and fake_time.waits == []
+    assert sink.getvalue() == b"untouched"  # an error body never lands in the file
+
+
+def test_download_to_redirect_then_retry_never_sends_the_key_off_host(rsps, client, fake_time):
+    api_file = BASE + "/reports/raw/job-1/file"
+    rsps.get(api_file, status=302, headers={"Location": SIGNED})
+    rsps.get(SIGNED, body=cut_off())
+    rsps.get(SIGNED, status=503)
+    rsps.get(SIGNED, body=BODY)
+    sink = io.BytesIO()
+    client.download_to(api_file, sink)
+    assert sink.getvalue() == BODY
+    assert [call.request.url for call in rsps.calls] == [api_file, SIGNED, SIGNED, SIGNED]
+    assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {KEY}"
+    assert [sent_key(call) for call in rsps.calls[1:]] == [False, False, False]
+    assert all("Authorization" not in call.request.headers for call in rsps.calls[1:])
+
+
+def test_download_to_relative_redirect_stays_on_the_api_host(rsps, client):
+    rsps.get(BASE + "/reports/raw/job-1/file", status=307, headers={"Location": "/v2/files/1"})
+    rsps.get(BASE + "/files/1", body=b"csv")
+    assert client.download("/v2/reports/raw/job-1/file") == b"csv"
+    assert all(call.request.headers["Authorization"] == f"Bearer {KEY}" for call in rsps.calls)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme.freshchat.com.evil.example/v2/x.zip",
+        "https://evil.example/acme.freshchat.com/v2/x.zip",
+        "https://acme.freshchat.com@evil.example/v2/x.zip",
+        "https://acme.freshchat.com:8443/v2/x.zip",
+        "https://other.freshchat.com/v2/x.zip",  # another account on the same service
+        "https://api.freshchat.com/v2/x.zip",
+        "http://acme.freshchat.com/v2/x.zip",
+    ],
+)
+def test_download_to_keeps_the_key_from_lookalike_hosts(rsps, client, url):
+    rsps.get(url, body=b"x")
+    client.download_to(url, io.BytesIO())
+    [call] = rsps.calls
+    assert not sent_key(call)
+    assert not call.request.headers.get("Authorization", "").startswith("Bearer")
+
+
+def test_download_to_redirect_to_a_lookalike_host_gets_no_key(rsps, client):
+    evil = "https://acme.freshchat.com.evil.example/f.zip"
+    rsps.get(BASE + "/reports/raw/job-1/file", status=302, headers={"Location": evil})
+    rsps.get(evil, body=b"x")
+    client.download_to(BASE + "/reports/raw/job-1/file", io.BytesIO())
+    assert sent_key(rsps.calls[0]) and not sent_key(rsps.calls[1])
+
+
+def test_download_to_stops_after_three_redirects(rsps, client):
+    for hop in range(4):
+        rsps.get(f"{CDN}/{hop}", status=302, headers={"Location": f"{CDN}/{hop + 1}"})
+    with pytest.raises(MalformedResponse, match="redirected too many times"):
+        client.download_to(f"{CDN}/0", io.BytesIO())
+    assert client.calls == 4
+
+
+def test_download_to_refuses_a_link_that_is_not_a_web_url(rsps, client):
+    rsps.get(CDN, status=302, headers={"Location": "file:///etc/passwd"})
+    with pytest.raises(MalformedResponse, match="not a web URL"):
+        client.download_to(CDN, io.BytesIO())
+    assert client.calls == 1
+
+
+def _exception_chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def test_download_failures_never_show_the_key_or_the_link_signature(rsps, fake_time, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = make_client(fake_time, max_retries=1)
+    api_file = BASE + "/reports/raw/job-1/file"
+    leaky = f"token {KEY} at {SIGNED}"
+    # Freshchat's own words are quoted in errors, scrubbed of the key.
+    rsps.get(api_file, status=500, json={"message": f"token {KEY} refused"})
+    rsps.get(api_file, status=404, json={"message": f"token {KEY} refused"})
+    rsps.get(SIGNED, body=requests.exceptions.ConnectionError(leaky))
+    rsps.get(SIGNED, body=cut_off(reason=leaky))
+    rsps.get(CDN, status=403, body=leaky)
+    errors = []
+    for href in (api_file, SIGNED, CDN):
+        with pytest.raises(FreshchatError) as info:
+            client.download_to(href, io.BytesIO())
+        errors.append(info.value)
+    assert [type(e) for e in errors] == [NotFound, Unreachable, NotFound]
+    assert '"token <hidden> refused"' in str(errors[0])
+    for error in errors:
+        rendered = "".join(traceback.format_exception(error))
+        for shown in (str(error), repr(error), rendered, *map(str, _exception_chain(error))):
+            assert KEY not in shown
+            assert "c0ffee42" not in shown
+    assert "files.example-cdn.com" in caplog.text  # the log does say where it went
+    assert KEY not in caplog.text
+    assert "c0ffee42" not in caplog.text
+    assert KEY not in repr(client) and KEY not in str(vars(client))

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import io
+import itertools
+import random
+import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import BinaryIO
 
 import pytest
 
 from webapp.changes import NO_GROUP_INFO
+from webapp.freshchat import reports
 from webapp.freshchat.reports import (
     COLUMNS,
     MalformedReport,
+    check_extract,
+    iter_extract,
+    open_extract,
     parse_extract,
     unzip_extract,
 )
+from webapp.timeutil import parse_timestamp
 
 CREATED = "Conversation-Created"
 RESOLVED = "Conversation-Resolved"
@@ -25,9 +36,9 @@ def csv_bytes(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
+def zipped(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, content in members.items():
             archive.writestr(name, content)
     return buffer.getvalue()
@@ -310,3 +321,387 @@ def test_zipped_file_end_to_end():
     content = csv_bytes("conversation_id,resolved_time,group_id\r\nc1,2026-11-02T10:00:00Z,g1\r\n")
     [change] = parse_extract(unzip_extract(zipped({"x.csv": content})), RESOLVED).changes
     assert change.group_id == "g1"
+
+
+# --------------------------------------------------------------------------- streaming
+#
+# The sync spools each downloaded file to a temporary file and reads it twice through
+# ``open_extract``: ``check_extract`` first (all or nothing), then ``iter_extract``. These
+# tests drive that API directly, as the sync does, rather than through ``parse_extract``.
+
+GOOD_CSV = csv_bytes(
+    "conversation_id,created_time,group_id\n"
+    "c1,2026-11-02T09:03:12.345Z,g1\n"
+    "c2,2026-11-02T09:04:00.000Z,g2\n"
+)
+
+
+@contextmanager
+def spooled(data: bytes) -> Iterator[BinaryIO]:
+    """A spool like the sync's, left positioned at its end as a download leaves it."""
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spool:
+        spool.write(data)
+        yield spool
+
+
+def open_failure(data: bytes) -> MalformedReport:
+    """What ``open_extract`` refuses the file with (the test fails if it opens)."""
+    with spooled(data) as spool, pytest.raises(MalformedReport) as info, open_extract(spool):
+        pass
+    return info.value
+
+
+def read_all(data: bytes, event: str = CREATED) -> tuple[list, list[str]]:
+    problems: list[str] = []
+    with spooled(data) as spool, open_extract(spool) as stream:
+        changes = list(iter_extract(stream, event, problems))
+    return changes, problems
+
+
+def test_open_extract_streams_the_csv_out_of_a_zip():
+    with spooled(zipped({"export/chats.csv": GOOD_CSV, "readme.txt": b"hi"})) as spool:
+        with open_extract(spool) as stream:
+            assert stream.read() == GOOD_CSV
+        # The member stream is closed with the context, the spool stays usable.
+        assert stream.closed
+        assert not spool.closed
+
+
+def test_open_extract_hands_back_a_plain_csv_from_its_start():
+    with spooled(GOOD_CSV) as spool:
+        assert spool.tell() == len(GOOD_CSV)
+        with open_extract(spool) as stream:
+            assert stream.read() == GOOD_CSV
+
+
+@pytest.mark.parametrize("member_name", ["chats.csv", "deep/dir/CHATS.CSV"])
+def test_open_extract_then_check_then_iterate_like_the_sync(member_name):
+    for data in (GOOD_CSV, zipped({member_name: GOOD_CSV})):
+        with spooled(data) as spool:
+            with open_extract(spool) as stream:
+                assert check_extract(stream) is None
+            problems: list[str] = []
+            with open_extract(spool) as stream:
+                changes = list(iter_extract(stream, CREATED, problems))
+        assert [(c.conversation_id, c.group_id) for c in changes] == [("c1", "g1"), ("c2", "g2")]
+        assert problems == []
+
+
+def test_truncated_zip_is_a_damaged_archive():
+    rows = "".join(f"c{i},2026-11-02T09:03:12.345Z\n" for i in range(2000))
+    whole = zipped({"x.csv": csv_bytes("conversation_id,created_time\n" + rows)})
+    error = open_failure(whole[: len(whole) // 2])
+    assert str(error) == "The report archive is damaged (incomplete zip file)."
+
+
+def test_zip_with_a_broken_directory_is_a_damaged_archive():
+    data = bytearray(zipped({"x.csv": GOOD_CSV}))
+    directory = data.rfind(b"PK\x01\x02")
+    data[directory : directory + 4] = b"XXXX"
+    assert str(open_failure(bytes(data))).startswith("The report archive is damaged (")
+
+
+def test_empty_zip_holds_no_csv():
+    assert str(open_failure(zipped({}))) == "The report archive holds no CSV file."
+
+
+def test_zip_with_two_csv_files_names_them():
+    error = open_failure(zipped({"a.csv": GOOD_CSV, "b.csv": GOOD_CSV}))
+    assert "several CSV files (a.csv, b.csv)" in str(error)
+
+
+def test_zip_ignores_directories_and_mac_resource_forks():
+    data = zipped(
+        {"report.csv/": b"", "__MACOSX/._report.csv": b"\x00\x05\x16\x07", "report.csv": GOOD_CSV}
+    )
+    changes, problems = read_all(data)
+    assert [c.conversation_id for c in changes] == ["c1", "c2"]
+    assert problems == []
+
+
+def test_binary_file_is_refused_before_reading():
+    error = open_failure(b"GIF89a\x01\x00\x01\x00\x00\x00")
+    assert str(error) == "The report file is neither a zip archive nor CSV text."
+
+
+def _zip_with_damaged_data(rows: int) -> bytes:
+    """A stored (uncompressed) zip whose CSV has one byte changed near its end: the
+    archive opens and the CSV reads cleanly until the CRC check at the very end."""
+    text = "conversation_id,created_time\n" + "".join(
+        f"c{i},2026-11-02T09:03:12.345Z\n" for i in range(rows)
+    )
+    data = bytearray(zipped({"x.csv": csv_bytes(text)}, compression=zipfile.ZIP_STORED))
+    position = data.rfind(b"c%d," % (rows - 1))
+    data[position] = ord("d")
+    return bytes(data)
+
+
+def test_damage_found_late_is_raised_by_iter_after_rows_and_by_check_before_any():
+    data = _zip_with_damaged_data(rows=3000)
+    problems: list[str] = []
+    seen: list[str] = []
+    with spooled(data) as spool:
+        with open_extract(spool) as stream, pytest.raises(MalformedReport) as info:
+            for change in iter_extract(stream, CREATED, problems):
+                seen.append(change.conversation_id)
+        assert str(info.value).startswith("The report archive is damaged")
+        assert len(seen) > 1000  # changes were already handed out: hence check_extract
+        with open_extract(spool) as stream, pytest.raises(MalformedReport, match="damaged"):
+            check_extract(stream)
+
+
+def test_compressed_data_damage_is_a_damaged_archive():
+    text = "conversation_id,created_time\n" + "".join(
+        f"c{i},2026-11-02T09:03:12.345Z\n" for i in range(3000)
+    )
+    data = bytearray(zipped({"x.csv": csv_bytes(text)}, compression=zipfile.ZIP_DEFLATED))
+    for index in range(200, 400):
+        data[index] ^= 0xFF
+    with (
+        spooled(bytes(data)) as spool,
+        open_extract(spool) as stream,
+        pytest.raises(MalformedReport, match=r"^The report archive is damaged"),
+    ):
+        check_extract(stream)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "no header"),
+        ("conversation_id,group_name\nc1,\xc9quipe\n".encode("latin-1"), "not UTF-8"),
+        (b"agent_id,created_time\na1,2026-11-02T09:00:00Z\n", "no conversation id column"),
+        (b"conversation_id\nc1," + b"x" * 200_000 + b"\n", "not readable CSV"),
+    ],
+)
+def test_check_extract_refuses_unreadable_files(data, message):
+    for wrapped in (data, zipped({"x.csv": data})):
+        with (
+            spooled(wrapped) as spool,
+            open_extract(spool) as stream,
+            pytest.raises(MalformedReport, match=message),
+        ):
+            check_extract(stream)
+
+
+def test_check_extract_passes_files_with_bad_rows_which_iter_reports():
+    data = csv_bytes(
+        "conversation_id,created_time\nc1,2026-11-02T09:00:00Z\nc2,soon\n,2026-11-02T09:00:00Z\n"
+    )
+    with spooled(data) as spool:
+        with open_extract(spool) as stream:
+            check_extract(stream)
+        problems: list[str] = []
+        with open_extract(spool) as stream:
+            changes = list(iter_extract(stream, CREATED, problems))
+    assert [c.conversation_id for c in changes] == ["c1"]
+    assert problems == [
+        "line 3: created_time 'soon' is not a timestamp",
+        "line 4: no conversation id",
+    ]
+
+
+def test_check_and_iter_leave_the_stream_open_for_its_owner():
+    stream = io.BytesIO(GOOD_CSV)
+    check_extract(stream)
+    assert not stream.closed
+    stream.seek(0)
+    assert len(list(iter_extract(stream, CREATED, []))) == 2
+    assert not stream.closed
+    stream.seek(0)
+    partial = iter_extract(stream, CREATED, [])
+    next(partial)
+    partial.close()  # a consumer that stops early
+    assert not stream.closed
+
+
+class _EndlessCsv(io.RawIOBase):
+    """An Extract CSV of unbounded length made on demand; fails the test if read too far."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.served = 0
+        self._pending = b"\xef\xbb\xbfconversation_id,created_time,group_id\r\n"
+        self._rows = (
+            (f"c{i},2026-11-02T09:03:12.345Z,g{i % 7}\r\n" if i % 5 else f"c{i},never,g1\r\n")
+            for i in itertools.count(1)
+        )
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while len(self._pending) < len(buffer):
+            self._pending += next(self._rows).encode()
+        size = len(buffer)
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self.served += size
+        if self.served > self.limit:
+            raise AssertionError(f"read {self.served} bytes: the file is not being streamed")
+        return size
+
+
+def test_iter_extract_is_lazy_and_reports_problems_as_rows_pass():
+    source = _EndlessCsv(limit=1 << 20)
+    problems: list[str] = []
+    changes = iter_extract(io.BufferedReader(source), CREATED, problems)
+
+    first = next(changes)
+    assert first.conversation_id == "c1"
+    assert first.group_id == "g1"
+    assert source.served <= 64 * 1024
+    assert problems == []
+
+    taken = [first, *itertools.islice(changes, 1998)]
+    # Every fifth row is bad; rows c1..c2498 are read, c5..c2495 reported, in order.
+    assert taken[-1].conversation_id == "c2498"
+    assert len(problems) == 499
+    assert problems[0] == "line 6: created_time 'never' is not a timestamp"
+    assert problems[-1] == "line 2496: created_time 'never' is not a timestamp"
+    assert source.served <= 256 * 1024
+    changes.close()
+
+
+def test_header_names_are_matched_in_any_case_order_and_quoting_with_a_bom():
+    data = b"\xef\xbb\xbf" + csv_bytes(
+        'Agent_Name,"Resolved_At",EXTRA COLUMN,"Group_ID","Interaction_ID",Created_At\r\n'
+        '"Ann, B.",2026-11-02T10:00:00.000Z,"x ""quoted"" y",g1,5001-1793610192345,'
+        "2026-11-02T09:03:12.345Z\r\n"
+    )
+    for wrapped in (data, zipped({"x.csv": data})):
+        [change], problems = read_all(wrapped, RESOLVED)
+        assert problems == []
+        assert change.conversation_id == "5001-1793610192345"
+        assert change.created_time == datetime(2026, 11, 2, 9, 3, 12, 345000)
+        assert change.resolved_time == change.at == datetime(2026, 11, 2, 10, 0)
+        assert change.group_id == "g1"
+
+
+def test_preferred_header_wins_whatever_its_position_and_first_duplicate_wins():
+    data = csv_bytes(
+        "created_at,resolved_at,interaction_id,resolved_time,conversation_id,created_time,"
+        "group_id,GROUP_ID\n"
+        "2026-01-01T00:00:00Z,2026-01-01T00:00:00Z,i-1,2026-11-02T10:00:00Z,uuid-1,"
+        "2026-11-02T09:00:00Z,g-first,g-second\n"
+    )
+    [change], _ = read_all(data, RESOLVED)
+    assert change.conversation_id == "uuid-1"
+    assert change.created_time == datetime(2026, 11, 2, 9, 0)
+    assert change.resolved_time == datetime(2026, 11, 2, 10, 0)
+    assert change.group_id == "g-first"
+
+
+def test_event_name_is_matched_case_insensitively():
+    data = csv_bytes("conversation_id,resolved_time\nc1,2026-11-02T10:00:00Z\n")
+    [change], _ = read_all(data, "  conversation-RESOLVED ")
+    assert change.status == "resolved"
+    assert change.resolved_time == datetime(2026, 11, 2, 10, 0)
+
+
+# --------------------------------------------------------------------------- timestamps
+
+CANONICAL = datetime(2026, 11, 2, 9, 3, 12, 345000)
+
+
+def created_times(values: list[str]) -> tuple[dict[str, datetime], dict[str, str]]:
+    """Each value read as a Created row's time: (value → time, value → problem)."""
+    data = csv_bytes(
+        "conversation_id,created_time\n" + "".join(f"c{i},{v}\n" for i, v in enumerate(values))
+    )
+    changes, problems = read_all(data)
+    read = {values[int(c.conversation_id[1:])]: c.created_time for c in changes}
+    failed = {values[int(p.split(":")[0].split()[1]) - 2]: p for p in problems}
+    return read, failed
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-02T09:03:12.345Z",  # Freshchat's own form: the fast path
+        "2026-11-02T09:03:12.345z",
+        "2026-11-02T09:03:12.345+00:00",
+        "2026-11-02T09:03:12.345000Z",
+        "2026-11-02T10:03:12.345+01:00",
+        "2026-11-02T04:03:12.345-05:00",
+        "2026-11-02T14:48:12.345+05:45",
+        "2026-11-02 09:03:12.345",
+        "2026-11-02 09:03:12.345 UTC",
+        "1793610192345",
+    ],
+)
+def test_every_timestamp_form_gives_the_same_naive_utc_time(value):
+    read, failed = created_times([value])
+    assert failed == {}
+    assert read[value] == CANONICAL
+    assert read[value].tzinfo is None
+    if not value.endswith("UTC"):
+        assert parse_timestamp(value) == CANONICAL
+
+
+def test_whole_seconds_forms_agree():
+    values = ["2026-11-02T09:03:12Z", "2026-11-02T09:03:12.000Z", "2026-11-02T11:03:12+02:00"]
+    read, failed = created_times(values)
+    assert failed == {}
+    assert set(read.values()) == {datetime(2026, 11, 2, 9, 3, 12)}
+
+
+def test_fast_path_agrees_with_the_general_parser_on_near_miss_values():
+    """Values shaped like Freshchat's form, mutated at random: the shortcut must read
+    exactly what ``parse_timestamp`` reads, and refuse exactly what it refuses."""
+    rng = random.Random(20261102)
+    alphabet = "0123456789-:.+TZ "
+    values: set[str] = set()
+    while len(values) < 3000:
+        chars = list("2026-11-02T09:03:12.345Z")
+        for _ in range(rng.randint(1, 3)):
+            position = rng.choice([p for p in range(24) if p not in (10, 19, 23)])
+            chars[position] = rng.choice(alphabet)
+        values.add("".join(chars))
+    read, failed = created_times(sorted(values))
+    assert len(read) + len(failed) == len(values)
+    assert read and failed  # the mutations reach both outcomes
+    for value in values:
+        try:
+            expected = parse_timestamp(value)
+        except (ValueError, OverflowError, OSError):
+            assert value in failed, value
+        else:
+            assert read.get(value) == expected, value
+
+
+def test_fast_path_is_taken_for_freshchats_form_only(monkeypatch):
+    seen: list[str] = []
+
+    def spy(value):
+        seen.append(value)
+        return parse_timestamp(value)
+
+    monkeypatch.setattr(reports, "parse_timestamp", spy)
+    read, _ = created_times(["2026-11-02T09:03:12.345Z", "2026-11-02T09:03:12.345+00:00"])
+    assert set(read.values()) == {CANONICAL}
+    assert seen == ["2026-11-02T09:03:12.345+00:00"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2026-13-02T09:03:12.345Z",  # fast-path shape, impossible month
+        "2026-11-31T09:03:12.345Z",
+        "2026-11-02T24:03:12.345Z",
+        "2026-11-02T09:03:12.345+25:00",
+        "9999-12-31T23:59:59.999-01:00",  # past year 9999 once in UTC
+        "-1793610192345",
+        "9" * 20,  # epoch milliseconds far beyond year 9999
+        "9" * 400,
+        # Shaped like Freshchat's form but not it; once read as aware datetimes:
+        "2026-11-02T09:03:12.34ZZ",
+        "2026-11-02T09-03:12.345Z",
+        "2026-11-02T09:03+12.345Z",
+    ],
+)
+def test_malformed_timestamps_are_row_problems_not_crashes(value):
+    read, failed = created_times([value, "2026-11-02T09:03:12.345Z"])
+    assert read == {"2026-11-02T09:03:12.345Z": CANONICAL}
+    assert failed == {value: f"line 2: created_time {value!r} is not a timestamp"}

@@ -200,10 +200,12 @@ class _Row:
         if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
             # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
             # as naive UTC directly, the very value parse_timestamp's offset round trip gives.
-            try:
-                return datetime.fromisoformat(value[:23])
-            except ValueError:
-                pass
+            # An aware result means the shape only looked right (``...12.34ZZ``,
+            # ``T09-03:12.345Z`` read as an offset): leave it to the general parser.
+            with suppress(ValueError):
+                parsed = datetime.fromisoformat(value[:23])
+                if parsed.tzinfo is None:
+                    return parsed
         if value[-4:].upper() == " UTC":
             value = value[:-4].rstrip()
         try:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request, url_for
+from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
+from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp import push
@@ -34,6 +35,7 @@ from webapp.models import Integration
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _LIMITER_KEY = "push_rate_limiter"
+EVENTS_PATH = "/freshchat/events"  # under bp.url_prefix
 
 
 def _limiter(app: Flask) -> push.RateLimiter:
@@ -70,7 +72,7 @@ def _is_json_type() -> bool:
     )
 
 
-@bp.post("/freshchat/events")
+@bp.post(EVENTS_PATH)
 def events_endpoint():  # type: ignore[no-untyped-def]
     config = current_app.config
     check = check_app_key(request.headers.get("Authorization"))
@@ -177,6 +179,51 @@ def push_section(integration: Integration) -> dict[str, Any]:
     }
 
 
+class _UnsavedSession(SecureCookieSession):
+    """An empty session that is never read from nor written to a cookie."""
+
+
+class _NoSessionForEvents(SessionInterface):
+    """The app's session interface, except for ``POST`` to the events endpoint.
+
+    That endpoint authenticates by key only: it must never read the admin's cookie (nor
+    pay for checking its signature on every pushed event) and never send ``Set-Cookie``.
+    It gets an empty throwaway session instead of a null one, so that an error page
+    rendered for it (which asks for a CSRF token) still works. Other methods on that path
+    and the other ``/api`` routes (the stats API accepts a signed-in admin) keep the
+    normal session.
+    """
+
+    def __init__(self, inner: SessionInterface, path: str) -> None:
+        self.inner = inner
+        self.path = path
+        self.null_session_class = inner.null_session_class
+        self.pickle_based = inner.pickle_based
+
+    def make_null_session(self, app: Flask) -> Any:
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return isinstance(obj, _UnsavedSession) or self.inner.is_null_session(obj)
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.method == "POST" and request.path == self.path:
+            return _UnsavedSession()
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, _UnsavedSession):
+            self.inner.save_session(app, session, response)
+
+
 @bp.record_once
 def _register_template_global(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["push_section"] = push_section
+
+
+@bp.record_once
+def _no_session_for_events(state: BlueprintSetupState) -> None:
+    prefix = (state.url_prefix or "").rstrip("/")
+    state.app.session_interface = _NoSessionForEvents(
+        state.app.session_interface, prefix + EVENTS_PATH
+    )
