@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter, Map
 
 from webapp.config import DEFAULTS, from_environment, instance_secret, new_secret_key
 from webapp.database import open_database
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     _register_database_hooks(app)
+    app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
     _register_access_control(app)
     _register_error_handlers(app)
@@ -72,6 +74,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     logging.getLogger("webapp").setLevel(logging.INFO)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` limited to what SQLite can store: a larger id is a 404, not a 500."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _register_database_hooks(app: Flask) -> None:

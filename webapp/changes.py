@@ -32,6 +32,14 @@ class ChatChange:
     group_name: str | None = None
     spam: bool = False
     deleted: bool = False
+    # When the group observation holds, if earlier than ``at``: a pushed resolution is
+    # stamped after Freshchat's ``resolved_time``, but its group is the one at that time.
+    group_time: datetime | None = None
+
+    @property
+    def group_observed_at(self) -> datetime:
+        """The time the group information (if any) describes."""
+        return self.group_time or self.at
 
     @property
     def says_group(self) -> bool:

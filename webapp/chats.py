@@ -87,6 +87,13 @@ class ApplyResult:
         self.intervals_recomputed += other.intervals_recomputed
 
 
+class EmptyGroupListing(ValueError):
+    """Freshchat listed no groups while stored groups hold contacts; nothing was changed.
+
+    ``str()`` is a sentence for the admin, shown as the failed sync's message.
+    """
+
+
 @dataclass(slots=True)
 class GroupRefresh:
     """Group names affected by a refresh, in plain words for the sync history.
@@ -482,7 +489,10 @@ def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> 
     Groups are keyed by Freshchat id and keep their latest name; a group no longer listed is
     marked deleted (its last name is kept for display) and comes back if listed again.
     Calling this with a partial listing would wrongly move chats to Undefined_Queue, so the
-    caller passes only a listing that was read to the end.
+    caller passes only a listing that was read to the end. An *empty* listing while stored
+    groups still hold contacts is refused with ``EmptyGroupListing``: one odd answer must
+    not move every contact to Undefined_Queue, and an account really left without any
+    group is far rarer than a glitch (see ``_refuse_if_queues_would_empty``).
 
     Counting depends on which groups are alive, so when that set changes the affected chats
     are recounted in the same transaction: the groups and the counts change together.
@@ -500,6 +510,8 @@ def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> 
     outcome = GroupRefresh()
     now = utcnow()
     with _write_transaction():
+        if not listed:
+            _refuse_if_queues_would_empty(integration_id)
         existing = {
             group.group_id: group
             for group in Group.select().where(Group.integration == integration_id)
@@ -536,6 +548,41 @@ def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> 
         if outcome.live_set_changed:
             outcome.recount = _recount(integration_id, _affected_by_group_change(removed_ids))
     return outcome
+
+
+def _refuse_if_queues_would_empty(integration_id: int) -> None:
+    """Raise ``EmptyGroupListing`` if an empty listing would empty queues holding contacts.
+
+    Stored groups without contacts may go: marking them deleted moves no count, and the next
+    listing that names them brings them back. Interval statistics answer "holds contacts"
+    through their (integration, queue_key) index, without reading the chats.
+    """
+    holding = (
+        Group.select(Group.name)
+        .where(
+            (Group.integration == integration_id)
+            & (Group.deleted == False)  # noqa: E712
+            & fn.EXISTS(
+                IntervalStat.select(IntervalStat.id).where(
+                    (IntervalStat.integration == integration_id)
+                    & (IntervalStat.queue_key == Group.group_id)
+                    & (IntervalStat.contacts > 0)
+                )
+            )
+        )
+        .order_by(Group.name)
+        .limit(4)
+    )
+    names = [group.name for group in holding]
+    if not names:
+        return
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    raise EmptyGroupListing(
+        f"Freshchat listed no groups, although queues here still hold contacts ({shown}); "
+        "the answer was not trusted and queues were left as they were. The next sync asks "
+        "again. If every group really was deleted in Freshchat, create one group there and "
+        "sync: the deleted ones then move to Undefined_Queue."
+    )
 
 
 def _affected_by_group_change(removed_ids: list[str]) -> Expression | None:

@@ -82,7 +82,7 @@ def merge(state: ChatState, change: ChatChange) -> ChatState:
         raise ValueError("change is for another conversation")
     history = state.group_history
     if change.says_group:
-        observation = (change.at, change.group_id)
+        observation = (change.group_observed_at, change.group_id)
         if observation not in history:
             history = tuple(sorted((*history, observation), key=_sort_key))
     status, status_time = state.status, state.status_time

@@ -112,12 +112,30 @@ class IntegrationForm(FlaskForm):
         except DomainError as exc:
             raise ValidationError(str(exc)) from exc
         field.data = self.normalised_domain  # show the admin the host that will be used
+        if self.account_changed and integrations.has_imported_data(self.integration):
+            # Mixing two accounts' chats in one set of queues would make both wrong.
+            raise ValidationError(
+                f"This integration holds statistics imported from {self.integration.domain}. "
+                "To import another Freshchat account, add a new integration."
+            )
+
+    @property
+    def account_changed(self) -> bool:
+        """An edit that points the integration at another Freshchat host."""
+        return (
+            self.integration is not None
+            and self.normalised_domain is not None
+            and self.normalised_domain != self.integration.domain
+        )
 
     def validate_api_key(self, field: PasswordField) -> None:
         value = field.data or ""
         if not value:
             if self.integration is None:
                 raise ValidationError("Paste the API key of an Account Administrator.")
+            if self.account_changed:
+                # The stored key belongs to the old host and is never sent anywhere else.
+                raise ValidationError("A new domain needs its own API key: paste it here.")
             return
         if any(ch.isspace() for ch in value):
             raise ValidationError(

@@ -13,7 +13,7 @@ from peewee import IntegrityError
 from webapp import chats
 from webapp.database import model_from_row, prepared_sql
 from webapp.extensions import db
-from webapp.models import ApiKey, Integration
+from webapp.models import ApiKey, Chat, Integration
 from webapp.security import NewApiKey, SecretBox, generate_api_key
 from webapp.timeutil import utcnow
 
@@ -105,6 +105,11 @@ def update(integration: Integration, values: IntegrationInput, box: SecretBox) -
             f"An integration named “{integration.name}” already exists."
         ) from exc
     return integration
+
+
+def has_imported_data(integration: Integration) -> bool:
+    """Whether any chat of this integration is stored (what an account change would mix)."""
+    return Chat.select().where(Chat.integration == integration).exists()
 
 
 def set_paused(integration: Integration, paused: bool) -> None:

@@ -180,7 +180,7 @@ def run_sync(
                 integration, client_factory, windows, progress, owner, poll_interval
             )
             ok = True
-        except FreshchatError as exc:
+        except (FreshchatError, chats.EmptyGroupListing) as exc:
             message = str(exc)
         except MalformedReport as exc:
             message = (

@@ -10,13 +10,16 @@ what went wrong, keeps what it finished, and that the next one repairs everythin
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from cryptography.fernet import Fernet
 
 from webapp import integrations, stats
@@ -481,6 +484,50 @@ def test_a_group_deleted_in_freshchat_moves_its_contacts_to_undefined_queue(worl
     world.clock.now = NOW + timedelta(hours=3)
     assert world.sync().ok
     world.assert_matches_oracle(start, world.clock.now)
+
+
+class GroupsAnswerSession(requests.Session):
+    """A real session whose ``GET /groups`` answers arrive replaced by ``body`` (still 200)."""
+
+    def __init__(self, body: object) -> None:
+        super().__init__()
+        self.body = body
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        if method == "GET" and urlsplit(url).path.endswith("/v2/groups"):
+            response._content = json.dumps(self.body).encode()
+        return response
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "held no list of groups"),
+        ({"groups": None}, "held no list of groups"),
+        ({"groups": [], "links": {}}, "Freshchat listed no groups"),
+    ],
+    ids=["empty-object", "null", "empty-list"],
+)
+def test_an_odd_groups_answer_fails_the_sync_and_moves_no_contact(world, body, words):
+    start = NOW - timedelta(days=10)
+    assert world.sync().ok
+    before = snapshot()
+    world.client_options["session"] = GroupsAnswerSession(body)
+
+    failed = world.sync()
+
+    assert not failed.ok and words in failed.message
+    assert "queues were left as they were" in failed.message
+    assert SyncRun.get_by_id(failed.run.id).error == failed.message
+    assert snapshot() == before
+    assert Group.select().where(Group.deleted == True).count() == 0  # noqa: E712
+    world.assert_matches_oracle(start, NOW)  # every contact still in its own queue
+
+    del world.client_options["session"]
+    again = world.sync()
+    assert again.ok, again.message
+    world.assert_matches_oracle(start, NOW)
 
 
 # --------------------------------------------------------------------------- the app's entry point

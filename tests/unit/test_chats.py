@@ -11,6 +11,7 @@ from peewee import IntegrityError
 from webapp.changes import NO_GROUP_INFO, ChatChange
 from webapp.chats import (
     ApplyResult,
+    EmptyGroupListing,
     apply_changes,
     delete_chat_data,
     queue_names,
@@ -235,7 +236,8 @@ def test_chat_without_group_counts_in_undefined(integration):
     assert reason_of(integration, "c1") == REASON_NO_GROUP
 
 
-def test_group_deleted_in_freshchat_moves_to_undefined_and_back(integration):
+def resolve_one_chat_per_group(integration) -> None:
+    """c1 in g-support and c2 in g-billing, both resolved five minutes after arriving."""
     apply_changes(
         integration,
         [
@@ -245,6 +247,10 @@ def test_group_deleted_in_freshchat_moves_to_undefined_and_back(integration):
             resolved("c2", T0 + timedelta(minutes=5)),
         ],
     )
+
+
+def test_group_deleted_in_freshchat_moves_to_undefined_and_back(integration):
+    resolve_one_chat_per_group(integration)
     assert stats(integration) == [
         ("Billing", "2024-03-04T09:00:00", 1),
         ("Customer Support", "2024-03-04T09:00:00", 1),
@@ -531,7 +537,7 @@ def test_two_integrations_are_isolated(database):
         (UNDEFINED_QUEUE, "2024-03-04T09:00:00", 1),
     ]
 
-    refresh_groups(first, [])
+    refresh_groups(first, [{"id": "g-other", "name": "Other"}])  # g-support gone in first only
 
     assert stats(second) == [
         ("Their Support", "2024-03-04T09:00:00", 1),
@@ -568,3 +574,99 @@ def test_state_round_trips_through_the_row(integration):
     assert state_from_row(Chat.get()) == state
     assert state_from_row(Chat.select().dicts().get()) == state
     assert Chat.get().count_reason == REASON_SPAM
+
+
+# --------------------------------------------------------------------------- empty group listings
+# One odd answer from Freshchat must not move every contact to Undefined_Queue.
+
+
+def test_empty_listing_while_groups_hold_contacts_is_refused_and_changes_nothing(integration):
+    resolve_one_chat_per_group(integration)
+    cells, chat_rows = IntervalStat.select().dicts()[:], Chat.select().dicts()[:]
+
+    with pytest.raises(EmptyGroupListing) as caught:
+        refresh_groups(integration, [])
+
+    message = str(caught.value)
+    assert "Freshchat listed no groups" in message
+    assert "(Billing, Customer Support)" in message
+    assert "queues were left as they were" in message
+    assert isinstance(caught.value, ValueError)
+    assert Group.select().where(Group.deleted == True).count() == 0  # noqa: E712
+    assert IntervalStat.select().dicts()[:] == cells
+    assert Chat.select().dicts()[:] == chat_rows
+
+
+def test_refusal_names_at_most_three_queues(database):
+    integration = make_integration()
+    groups = [{"id": f"g{i}", "name": f"Queue {i}"} for i in range(5)]
+    refresh_groups(integration, groups)
+    changes = []
+    for i in range(5):
+        changes += [created(f"c{i}", T0, f"g{i}"), resolved(f"c{i}", T0)]
+    apply_changes(integration, changes)
+
+    with pytest.raises(EmptyGroupListing, match=r"\(Queue 0, Queue 1, Queue 2, …\)"):
+        refresh_groups(integration, [])
+
+
+def test_empty_listing_is_accepted_when_no_stored_group_holds_contacts(integration):
+    # Only an open chat and a chat counted in Undefined_Queue: deleting the groups moves
+    # no count, so an account that really has no groups left is followed.
+    apply_changes(
+        integration,
+        [created("c1", T0, "g-support"), created("c2", T0, None), resolved("c2", T0)],
+    )
+    before = stats(integration)
+
+    outcome = refresh_groups(integration, [])
+
+    assert sorted(outcome.removed) == ["Billing", "Customer Support"]
+    assert Group.select().where(Group.deleted == False).count() == 0  # noqa: E712
+    assert stats(integration) == before == [(UNDEFINED_QUEUE, "2024-03-04T09:00:00", 1)]
+
+
+def test_empty_listing_for_an_integration_without_groups_is_a_no_op(database):
+    integration = make_integration()
+    outcome = refresh_groups(integration, [])
+    assert not outcome.live_set_changed
+    assert Group.select().count() == 0
+
+
+def test_contacts_in_an_already_deleted_group_do_not_block_an_empty_listing(integration):
+    apply_changes(integration, [created("c1", T0, "g-support"), resolved("c1", T0)])
+    refresh_groups(integration, [BILLING])  # Support deleted: c1 now in Undefined_Queue
+
+    outcome = refresh_groups(integration, [])
+
+    assert outcome.removed == ["Billing"]
+    assert stats(integration) == [(UNDEFINED_QUEUE, "2024-03-04T09:00:00", 1)]
+
+
+def test_a_listing_naming_only_a_new_group_still_deletes_the_old_ones(integration):
+    # The way out the refusal message gives an account whose groups were all deleted.
+    apply_changes(
+        integration,
+        [created("c1", T0, "g-support"), resolved("c1", T0)],
+    )
+
+    outcome = refresh_groups(integration, [{"id": "g-fresh", "name": "Fresh start"}])
+
+    assert outcome.added == ["Fresh start"]
+    assert sorted(outcome.removed) == ["Billing", "Customer Support"]
+    assert stats(integration) == [(UNDEFINED_QUEUE, "2024-03-04T09:00:00", 1)]
+    assert reason_of(integration, "c1") == REASON_GROUP_GONE
+
+
+def test_refusal_is_per_integration(database):
+    first, second = make_integration("First"), make_integration("Second")
+    refresh_groups(first, [SUPPORT])
+    refresh_groups(second, [SUPPORT])
+    apply_changes(second, [created("c1", T0), resolved("c1", T0)])
+
+    refresh_groups(first, [])  # second's contacts do not make first's listing suspicious
+
+    with pytest.raises(EmptyGroupListing):
+        refresh_groups(second, [])
+    assert Group.get(Group.integration == first).deleted is True
+    assert Group.get(Group.integration == second).deleted is False

@@ -348,9 +348,11 @@ def test_groups_with_path_prefixed_http_base(rsps, fake_time):
     assert [g["id"] for g in client.iter_groups()] == ["a", "b", "c"]
 
 
-def test_groups_empty_page_without_groups_key(rsps, client):
+def test_groups_answer_without_groups_key_is_refused(rsps, client):
+    # Formerly read as "no groups at all", which deleted every stored group.
     rsps.get(BASE + "/groups?page=1&items_per_page=50", json={"pagination": {}})
-    assert list(client.iter_groups()) == []
+    with pytest.raises(MalformedResponse, match="held no list of groups"):
+        list(client.iter_groups())
 
 
 def test_groups_page_loop_is_stopped(rsps, client):
@@ -806,3 +808,120 @@ def test_download_failures_never_show_the_key_or_the_link_signature(rsps, fake_t
     assert KEY not in caplog.text
     assert "c0ffee42" not in caplog.text
     assert KEY not in repr(client) and KEY not in str(vars(client))
+
+
+# --------------------------------------------------------------------------- groups: odd answers
+# The sync deletes every stored group missing from this listing, so an answer that only
+# looks short must raise instead of passing for a complete (and smaller) listing.
+
+PAGE_1 = BASE + "/groups?page=1&items_per_page=50"
+PAGE_2 = BASE + "/groups?page=2&items_per_page=50"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"groups": None}, {"groups": {"id": "a"}}, {"message": "Service degraded"}],
+    ids=["empty-object", "null", "object-not-list", "error-object"],
+)
+def test_groups_answer_without_a_list_is_malformed(rsps, client, body):
+    rsps.get(PAGE_1, json=body)
+    with pytest.raises(MalformedResponse) as caught:
+        list(client.iter_groups())
+    assert caught.value.kind == "malformed_response"
+    assert "queues were left as they were" in str(caught.value)
+
+
+def test_groups_answer_with_a_message_shows_freshchats_words(rsps, client):
+    rsps.get(PAGE_1, json={"code": 200, "message": "Service degraded, try later"})
+    with pytest.raises(MalformedResponse, match='Freshchat said: "Service degraded, try later"'):
+        list(client.iter_groups())
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["g-1", None, {"name": "No id"}, {"id": ""}, {"id": "  "}, {"id": None}, {"id": True}],
+    ids=["string", "null", "no-id", "empty-id", "blank-id", "null-id", "bool-id"],
+)
+def test_groups_entry_that_is_not_a_group_with_an_id_is_malformed(rsps, client, item):
+    rsps.get(PAGE_1, json={"groups": [{"id": "a", "name": "A"}, item]})
+    with pytest.raises(MalformedResponse, match="not a group with an id"):
+        list(client.iter_groups())
+
+
+def test_groups_numeric_ids_are_accepted(rsps, client):
+    rsps.get(PAGE_1, json={"groups": [{"id": 17, "name": "Old desk"}]})
+    assert [g["id"] for g in client.iter_groups()] == [17]
+
+
+def test_groups_empty_page_that_links_onwards_is_refused_not_followed(rsps, client):
+    rsps.get(PAGE_1, json=_groups_page(["a", "b"], "/v2/groups?page=2&items_per_page=50"))
+    rsps.get(PAGE_2, json=_groups_page([], "/v2/groups?page=3&items_per_page=50"))
+    listed = []
+    with pytest.raises(MalformedResponse, match="empty page of groups"):
+        for group in client.iter_groups():
+            listed.append(group["id"])
+    assert listed == ["a", "b"]
+    assert client.calls == 2  # page 3 was never asked for (unfired mocks would fail too)
+
+
+def test_groups_empty_last_page_ends_the_listing(rsps, client):
+    # Some APIs link to one empty page after a full last page; with no next link it ends.
+    rsps.get(PAGE_1, json=_groups_page(["a", "b"], "/v2/groups?page=2&items_per_page=50"))
+    rsps.get(PAGE_2, json=_groups_page([]))
+    assert [g["id"] for g in client.iter_groups()] == ["a", "b"]
+
+
+def test_groups_account_without_any_group_lists_nothing(rsps, client):
+    rsps.get(
+        PAGE_1,
+        json={"groups": [], "pagination": {"total_items": 0, "total_pages": 0}, "links": {}},
+    )
+    assert list(client.iter_groups()) == []
+
+
+@pytest.mark.parametrize("total", [3, "3"])
+def test_groups_fewer_than_the_stated_total_is_refused(rsps, client, total):
+    page = _groups_page(["a", "b"])
+    page["pagination"] = {"total_items": total, "total_pages": 1, "current_page": 1}
+    rsps.get(PAGE_1, json=page)
+    with pytest.raises(MalformedResponse, match="said it has 3 groups but listed only 2"):
+        list(client.iter_groups())
+
+
+def test_groups_empty_page_contradicting_the_stated_total_is_refused(rsps, client):
+    rsps.get(PAGE_1, json={"groups": [], "pagination": {"total_items": 4}, "links": {}})
+    with pytest.raises(MalformedResponse, match="said it has 4 groups but listed only 0"):
+        list(client.iter_groups())
+
+
+def test_groups_matching_the_stated_total_pass(rsps, client):
+    first = _groups_page(["a", "b"], "/v2/groups?page=2&items_per_page=50")
+    first["pagination"] = {"total_items": 3}
+    last = _groups_page(["c"])
+    last["pagination"] = {"total_items": 3}
+    rsps.get(PAGE_1, json=first)
+    rsps.get(PAGE_2, json=last)
+    assert [g["id"] for g in client.iter_groups()] == ["a", "b", "c"]
+
+
+def test_groups_missed_because_pages_shifted_are_refused(rsps, client):
+    # Page 1 read as a, b (total 4); then "a" is deleted, "c" slides onto page 1 and page 2
+    # holds only "d". The last page's own total (3) is met, which would lose "c"; the
+    # largest total stated (4) is not: refused.
+    first = _groups_page(["a", "b"], "/v2/groups?page=2&items_per_page=50")
+    first["pagination"] = {"total_items": 4}
+    second = _groups_page(["d"])
+    second["pagination"] = {"total_items": 3}
+    rsps.get(PAGE_1, json=first)
+    rsps.get(PAGE_2, json=second)
+    with pytest.raises(MalformedResponse, match="listed only 3"):
+        list(client.iter_groups())
+
+
+def test_groups_repeated_across_pages_are_listed_once(rsps, client):
+    first = _groups_page(["a", "b"], "/v2/groups?page=2&items_per_page=50")
+    first["pagination"] = {"total_items": 3}
+    second = _groups_page(["b", "c"])
+    rsps.get(PAGE_1, json=first)
+    rsps.get(PAGE_2, json=second)
+    assert [g["id"] for g in client.iter_groups()] == ["a", "b", "c"]

@@ -113,3 +113,52 @@ def test_post_without_csrf_token_is_refused(admin_client):
     response = admin_client.client.post("/logout", data={})
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
+
+
+def test_secure_cookie_setting_comes_from_the_environment(tmp_path, monkeypatch):
+    from webapp import create_app
+    from webapp.extensions import db
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    app = create_app(
+        {"INSTANCE_PATH": tmp_path / "i", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    )
+    try:
+        cookie = app.test_client().get("/setup").headers.get("Set-Cookie", "")
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        db.initialize(None)
+
+
+def test_repeated_wrong_passwords_are_slowed_down(client, app):
+    from webapp.login_throttle import MAX_FAILURES
+    from webapp.security import hash_password
+
+    with app.app_context(), db.connection_context():
+        Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    wrong = {"username": ADMIN_USER, "password": "nope", "csrf_token": token}
+    for _ in range(MAX_FAILURES):
+        assert client.post("/login", data=wrong).status_code == 200
+    # Even the right password waits now: guessing cannot go on at full speed.
+    right = {**wrong, "password": ADMIN_PASSWORD}
+    blocked = client.post("/login", data=right)
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.get_data(as_text=True)
+
+
+def test_login_throttle_window_slides():
+    from webapp.login_throttle import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=2, window=60, clock=lambda: now[0])
+    throttle.failed("a")
+    throttle.failed("a")
+    assert throttle.wait_seconds("a") == 60 and throttle.wait_seconds("b") == 0
+    now[0] = 30.0
+    assert throttle.wait_seconds("a") == 30
+    now[0] = 60.0
+    assert throttle.wait_seconds("a") == 0
+    throttle.failed("a")
+    throttle.succeeded("a")
+    assert throttle.wait_seconds("a") == 0

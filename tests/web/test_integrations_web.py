@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
 import pytest
 import requests
@@ -284,6 +285,54 @@ def test_edit_with_blank_key_keeps_the_stored_key(admin_client, fake_freshchat):
         assert box.decrypt(integration.api_key_encrypted) == GOOD_KEY
 
 
+def test_domain_change_needs_a_new_key_and_never_sends_the_old_one(admin_client, fake_freshchat):
+    location = create(admin_client, fake_freshchat).headers["Location"]
+    integration_id = int(location.rsplit("/", 1)[1])
+    calls_before = len(fake_freshchat.calls)
+    for path in ("/edit", "/test-connection"):
+        response = admin_client.post(
+            f"/integrations/{integration_id}{path}",
+            form_data(domain="other.freshchat.com", api_key=""),
+            htmx=path != "/edit",
+        )
+        assert "A new domain needs its own API key" in response.get_data(as_text=True)
+    assert len(fake_freshchat.calls) == calls_before  # the stored key went nowhere
+    with db.connection_context():
+        assert Integration.get_by_id(integration_id).domain == "acme.freshchat.com"
+
+    other_config = CONFIG_URL.replace("acme", "other")
+    fake_freshchat.get(other_config, json=ACCOUNT)
+    response = admin_client.post(
+        f"/integrations/{integration_id}/edit",
+        form_data(domain="other.freshchat.com", api_key="eyJother-account-key-5678"),
+    )
+    assert response.status_code == 303
+    assert fake_freshchat.calls[-1].request.headers["Authorization"] == (
+        "Bearer eyJother-account-key-5678"
+    )
+
+
+def test_domain_change_is_refused_once_statistics_were_imported(admin_client, fake_freshchat):
+    from webapp.changes import ChatChange
+    from webapp.chats import apply_changes
+
+    location = create(admin_client, fake_freshchat).headers["Location"]
+    integration_id = int(location.rsplit("/", 1)[1])
+    at = datetime(2026, 11, 2, 9, 0)
+    with db.connection_context():
+        apply_changes(integration_id, [ChatChange("c1", at, created_time=at, resolved_time=at)])
+    response = admin_client.post(
+        f"/integrations/{integration_id}/edit",
+        form_data(domain="other.freshchat.com", api_key="eyJother-account-key-5678"),
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "holds statistics imported from acme.freshchat.com" in page
+    assert "add a new integration" in page
+    with db.connection_context():
+        assert Integration.get_by_id(integration_id).domain == "acme.freshchat.com"
+
+
 def test_pause_and_resume(admin_client, fake_freshchat):
     location = create(admin_client, fake_freshchat).headers["Location"]
     admin_client.refresh_token(location)
@@ -373,3 +422,16 @@ def test_status_badge_partial_follows_the_integration_state(admin_client, app):
     paused = admin_client.client.get(f"/integrations/{integration.id}/status-badge")
     assert "Paused" in paused.get_data(as_text=True)
     assert admin_client.client.get("/integrations/999/status-badge").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/integrations/99999999999999999999999",
+        "/integrations/99999999999999999999999/edit",
+        "/integrations/99999999999999999999999/status-badge",
+        "/api/v1/integrations/99999999999999999999999/intervals",
+    ],
+)
+def test_ids_too_large_for_the_database_are_not_found(admin_client, path):
+    assert admin_client.get(path).status_code == 404

@@ -13,6 +13,7 @@ from webapp import chats, push
 from webapp import integrations as service
 from webapp.counting import UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
+from webapp.freshchat.reports import parse_extract
 from webapp.models import (
     ApiKey,
     Chat,
@@ -627,3 +628,71 @@ def test_prune_keeps_pending_events(app, client, integ):
         push.prune(later)
         remaining = list(InboundEvent.select())
         assert [e.applied_at for e in remaining] == [None]  # the pending lookup stays
+
+
+# --------------------------------------------------------------------------- review fixes
+
+LONE_SURROGATE_BODY = (
+    b'{"event":"onConversationCreate","timestamp":1790000000000,"data":{"conversation":'
+    b'{"conversation_id":"\\ud800x","created_time":"2026-11-02T09:03:12.345Z"}}}'
+)
+
+
+def test_400_for_a_lone_surrogate_in_an_event(client, integ):
+    integration_id, key = integ
+    response = post(client, key, None, raw=LONE_SURROGATE_BODY)
+    assert response.status_code == 400
+    [error] = response.json["errors"]
+    assert (error["index"], error["field"]) == (0, "data.conversation.conversation_id")
+    assert "surrogate" in error["message"]
+    assert count(InboundEvent) == 0 and count(Chat) == 0
+    [(status, reason, _id)] = refusals(integration_id)
+    assert status == 400
+    assert reason.startswith("bad fields: [0] data.conversation.conversation_id: not valid")
+
+
+def test_a_lone_surrogate_anywhere_refuses_the_whole_batch(client, integ):
+    integration_id, key = integ
+    bad_name = b'{"event":"onAgentStatusChange","timestamp":1790000000000,"\\udfff":1}'
+    raw = b"[" + json.dumps(created()).encode() + b"," + LONE_SURROGATE_BODY
+    raw += b"," + bad_name + b"]"
+    response = post(client, key, None, raw=raw)
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json["errors"]] == [
+        (1, "data.conversation.conversation_id"),
+        (2, '["\\udfff"]'),
+    ]
+    assert count(InboundEvent) == 0 and count(Chat) == 0
+    assert [r[0] for r in refusals(integration_id)] == [400]
+    # A surrogate pair is ordinary text (an emoji) and is accepted.
+    emoji = LONE_SURROGATE_BODY.replace(b"\\ud800x", b"\\ud83d\\ude00")
+    assert post(client, key, None, raw=emoji).status_code == 202
+    assert count(InboundEvent) == 1
+
+
+def _pulled_created(integration_id):
+    """What the pull's Created row says: c1 arrived in group g1."""
+    csv = f"conversation_id,created_time,group_id\nc1,{CREATED},g1\n".encode()
+    with db.connection_context():
+        chats.apply_changes(integration_id, parse_extract(csv, "Conversation-Created").changes)
+
+
+def _pushed_resolution(client, key):
+    """Freshchat resolves c1 in g2 at 09:30:00; the event is stamped a second later."""
+    envelope = resolved("c1", "g2", ts=T0 + 30 * MINUTE + 1000)
+    envelope["data"]["conversation"]["resolved_time"] = "2026-11-02T09:30:00.000Z"
+    response = post(client, key, envelope)
+    assert response.status_code == 202 and response.json["applied"] == 1
+
+
+@pytest.mark.parametrize("push_first", [True, False])
+def test_the_group_at_a_pushed_resolution_wins_over_an_older_pull(app, client, push_first):
+    integration_id, key = make_integration(app, groups=("g1", "g2"))
+    if push_first:
+        _pushed_resolution(client, key)
+        _pulled_created(integration_id)
+    else:
+        _pulled_created(integration_id)
+        _pushed_resolution(client, key)
+    assert stats(integration_id) == {("g2", INTERVAL): 1}
+    assert contacts(integration_id) == {("c1", "g2", INTERVAL)}

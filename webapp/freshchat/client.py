@@ -240,6 +240,43 @@ def _iso_ms(value: datetime) -> str:
     return to_naive_utc(value).isoformat(timespec="milliseconds") + "Z"
 
 
+def _group_items(page: dict[str, Any], detail: str) -> list[dict[str, Any]]:
+    """The ``groups`` of one page, refusing anything that is not a list of objects with ids.
+
+    ``detail`` (Freshchat's own words, if the body carried a ``message``) is appended
+    because a 200 holding an error object is the likeliest way to get here.
+    """
+    groups = page.get("groups")
+    if not isinstance(groups, list):
+        raise MalformedResponse(
+            "Freshchat's answer to the list of groups held no list of groups; "
+            "queues were left as they were. The next sync asks again." + detail
+        )
+    for item in groups:
+        raw_id = item.get("id") if isinstance(item, dict) else None
+        usable = isinstance(raw_id, str) and raw_id.strip()
+        usable = usable or (isinstance(raw_id, int) and not isinstance(raw_id, bool))
+        if not usable:
+            raise MalformedResponse(
+                "Freshchat's list of groups held an entry that is not a group with an id; "
+                "queues were left as they were. The next sync asks again."
+            )
+    return groups
+
+
+def _total_items(page: dict[str, Any]) -> int | None:
+    """``pagination.total_items`` when stated as a whole number, else None (not all pages say)."""
+    pagination = page.get("pagination")
+    total = pagination.get("total_items") if isinstance(pagination, dict) else None
+    if isinstance(total, bool):
+        return None
+    if isinstance(total, int):
+        return max(total, 0)
+    if isinstance(total, str) and total.strip().isdigit():
+        return int(total.strip())
+    return None
+
+
 # --------------------------------------------------------------------------- client
 
 
@@ -291,29 +328,63 @@ class FreshchatClient:
         return body
 
     def iter_groups(self) -> Iterator[dict[str, Any]]:
-        """Every group, page by page, following Freshchat's own ``next_page`` links."""
+        """Every group, page by page, following Freshchat's own ``next_page`` links.
+
+        The caller marks every group missing from this listing as deleted and recounts its
+        chats into Undefined_Queue, so an answer that merely *looks* short must fail here
+        rather than pass for a complete listing:
+
+        * a page without a ``groups`` list (``{}``, ``{"groups": null}``, an error object
+          sent with 200) or with items that are not objects with an id is malformed;
+        * an empty page ends the listing only when it links nowhere. An empty page that
+          links onwards is refused rather than followed: pages are numbered, so nothing
+          short of a page cap would stop a server that keeps linking to empty pages, and a
+          listing with a hole in it is exactly what must not be trusted. The sync fails
+          and the next one asks again;
+        * when pages state ``pagination.total_items``, reading fewer distinct groups than
+          the largest total stated means a group was missed (pages shift when groups are
+          added or deleted while we read), so the listing is refused too.
+
+        Groups are yielded as pages arrive; a refusal can come after some were yielded, so
+        callers must read the whole listing before acting on it (``list(...)``).
+        """
         url = self._url("/groups") + "?" + urlencode({"page": 1, "items_per_page": GROUPS_PER_PAGE})
-        seen: set[str] = set()
+        seen_urls: set[str] = set()
+        seen_ids: set[str] = set()
+        stated_total = 0
         while url:
-            seen.add(url)
+            seen_urls.add(url)
             page = self._get_json(url)
             if not isinstance(page, dict):
                 raise MalformedResponse("Freshchat's list of groups was not the expected object.")
-            groups = page.get("groups") or []
-            if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-                raise MalformedResponse("Freshchat's list of groups had an unexpected shape.")
-            yield from groups
+            groups = _group_items(page, self._detail(page))
+            stated_total = max(stated_total, _total_items(page) or 0)
+            for group in groups:
+                group_id = str(group["id"]).strip()
+                if group_id not in seen_ids:
+                    seen_ids.add(group_id)
+                    yield group
             next_url = self._next_page_url(page)
-            if next_url is None or not groups:
-                # An empty page ends the listing even if it links onwards: nothing more
-                # can be learnt and a server bug must not keep us paging forever.
-                return
-            if next_url in seen:
+            if next_url is None:
+                break
+            if not groups:
+                raise MalformedResponse(
+                    "Freshchat sent an empty page of groups that still links to a next page; "
+                    "the listing is incomplete, so queues were left as they were. "
+                    "The next sync asks again."
+                )
+            if next_url in seen_urls:
                 raise MalformedResponse(
                     "Freshchat's list of groups pointed back to a page already read; "
                     "stopped to avoid an endless loop."
                 )
             url = next_url
+        if len(seen_ids) < stated_total:
+            raise MalformedResponse(
+                f"Freshchat said it has {stated_total} groups but listed only {len(seen_ids)}; "
+                "the listing is incomplete (groups may have changed while it was read), so "
+                "queues were left as they were. The next sync asks again."
+            )
 
     def get_conversation(self, conversation_id: str) -> dict[str, Any]:
         """One conversation; used to learn the group of a chat resolved without one."""

@@ -17,7 +17,14 @@ Choices made where FRESHCHAT_API.md is silent:
 * An update on a conversation whose status is already ``resolved`` and which carries a
   ``resolved_time`` reports that resolution too, even without a status transition: it is a
   fact Freshchat states, and merging it twice is harmless.
+* On the update that moves a chat to ``resolved``, the group it reports is dated at
+  ``resolved_time`` when that is earlier than the envelope's ``timestamp``: it is the group
+  the chat had when resolved, which is what decides its queue. Later updates of a resolved
+  chat keep their own time (the chat may have moved since).
 * A ``deleted`` status or an ``is_deleted`` flag marks the chat deleted, like spam.
+* Any key or string anywhere in the envelope that is not valid Unicode text (a lone UTF-16
+  surrogate, which a ``\\uD800`` escape decodes to) refuses it: the envelope is stored and
+  hashed whole, and such text cannot be written as UTF-8.
 * ``needs_group_lookup`` is False for spam/deleted chats: their queue is Undefined_Queue
   whatever the group was.
 """
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +121,10 @@ def validate_envelope(obj: object) -> list[str]:
     """Every reason the envelope cannot be processed, as ``"field: problem"``; [] if fine."""
     if not isinstance(obj, dict):
         return ["envelope: not a JSON object"]
+    return _structure_problems(obj) + _text_problems(obj)
+
+
+def _structure_problems(obj: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     event = obj.get("event")
     if event is None:
@@ -202,6 +214,84 @@ def _associations_problems(data: dict[str, Any]) -> list[str]:
     if not _is_group_id(group.get("id")):
         return ["data.associations.group.id: not a group id"]
     return []
+
+
+def _is_text(value: str) -> bool:
+    # JSON's \uXXXX escapes can decode to a lone UTF-16 surrogate, which Python keeps in a
+    # str but which no UTF-8 encoder (hashing, SQLite, logs) will write.
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _all_text(obj: object) -> bool:
+    """Whether every key and string in the decoded JSON value is encodable text.
+
+    Iterative, because the body may nest as deep as the JSON decoder allows.
+    """
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                return False
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not _is_text(key):
+                    return False
+                if isinstance(item, str | dict | list):
+                    stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(item for item in value if isinstance(item, str | dict | list))
+    return True
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def _path_step(path: str, key: str) -> str:
+    """``path.key``, or ``path["key"]`` (JSON-escaped) when the key is not a plain word.
+
+    The escaped form keeps the path printable (no raw surrogate) and free of ``": "``,
+    which callers use to split a problem into field and message.
+    """
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    quoted = json.dumps(key).replace(":", "\\u003a")
+    return f"{path}[{quoted}]"
+
+
+def _text_problems(obj: dict[str, Any]) -> list[str]:
+    """Every key or string that is not valid Unicode text, by path, in document order.
+
+    The whole envelope is stored and hashed, so every string matters, used or not. The
+    walk that builds paths only runs when the quick check has found something.
+    """
+    if _all_text(obj):
+        return []
+    problems: list[str] = []
+    # (path, value, whether the name leading to it is valid text)
+    stack: list[tuple[str, object, bool]] = [("", obj, True)]
+    while stack:
+        path, value, name_ok = stack.pop()
+        if not name_ok:
+            problems.append(f"{path}: name is not valid Unicode text (lone UTF-16 surrogate)")
+        if isinstance(value, str):
+            if not _is_text(value):
+                problems.append(f"{path}: not valid Unicode text (lone UTF-16 surrogate)")
+        elif isinstance(value, dict):
+            children = [
+                (_path_step(path, str(key)), item, not isinstance(key, str) or _is_text(key))
+                for key, item in value.items()
+            ]
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{path}[{i}]", item, True) for i, item in enumerate(value)]))
+    return problems
 
 
 # --------------------------------------------------------------------------- translation
@@ -307,6 +397,20 @@ def _updated(
     elif (association := _association_group(data)) is not None:
         group_id = association[0]
 
+    # The group an update reports is the chat's group at ``at``; when the update is the
+    # resolution itself, it is also the group at ``resolved_time``, which can be a little
+    # earlier. Only the transition says so: a chat moved after its resolution reports a
+    # group it did not have when resolved.
+    group_time = None
+    if (
+        group_id != NO_GROUP_INFO
+        and resolved_time is not None
+        and resolved_time < at
+        and _lower(new_status) == "resolved"
+        and _lower(old_status) != "resolved"
+    ):
+        group_time = resolved_time
+
     spam, deleted = _flags(conversation, status)
     return ChatChange(
         conversation["conversation_id"].strip(),
@@ -319,6 +423,7 @@ def _updated(
         group_name=_name_for(data, group_id) if group_id != NO_GROUP_INFO else None,
         spam=spam,
         deleted=deleted,
+        group_time=group_time,
     )
 
 
@@ -362,4 +467,6 @@ def dedup_key(envelope: dict[str, Any]) -> str:
     """A stable id for an envelope: the marketplace sends no event id, and a re-delivery
     is byte-for-byte the same event, so equal content means the same event."""
     canonical = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # validate_envelope refuses lone surrogates; "surrogatepass" only keeps a caller that
+    # skipped it from crashing, and leaves the key of every valid envelope unchanged.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

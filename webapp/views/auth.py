@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from webapp.extensions import db
 from webapp.forms import ActionForm, LoginForm, SetupForm
+from webapp.login_throttle import LoginThrottle
 from webapp.models import Admin
 from webapp.security import hash_password, verify_password
 
@@ -47,19 +57,31 @@ def login():  # type: ignore[no-untyped-def]
     if not Admin.select().exists():
         return redirect(url_for("auth.setup"))
     form = LoginForm()
+    client = request.remote_addr or "unknown"
     if form.validate_on_submit():
+        wait = _throttle().wait_seconds(client)
+        if wait:
+            form.password.errors.append(
+                f"Too many failed sign-ins from here. Try again in {wait // 60 + 1} minute(s)."
+            )
+            return render_template("auth/login.html", form=form), 429
         admin = Admin.get_or_none(Admin.username == form.username.data)
         if admin is not None and verify_password(admin.password_hash, form.password.data):
+            _throttle().succeeded(client)
             session.clear()
             session.permanent = True
             session["admin_id"] = admin.id
             return redirect(_safe_next(form.next.data), code=303)
+        _throttle().failed(client)
         form.password.errors.append("Unknown username or wrong password.")
     elif not form.is_submitted():
-        from flask import request
-
         form.next.data = request.args.get("next", "")
     return render_template("auth/login.html", form=form)
+
+
+def _throttle() -> LoginThrottle:
+    """One throttle per app (tests build many apps in one process)."""
+    return current_app.extensions.setdefault("login_throttle", LoginThrottle())
 
 
 @bp.post("/logout")

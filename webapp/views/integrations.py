@@ -29,6 +29,9 @@ bp = Blueprint("integrations", __name__)
 INLINE_FIELDS = {"name", "domain", "api_key", "backfill_days"}
 
 
+MAX_REMEMBERED_SUBMISSIONS = 20
+
+
 def get_integration(integration_id: int, *, allow_deleted: bool = False) -> Integration:
     """404 for unknown ids; 410 when an action needs a live integration."""
     integration = Integration.get_or_none(Integration.id == integration_id)
@@ -96,6 +99,9 @@ def _save_response(form: IntegrationForm, integration: Integration | None):  # t
                     saved = service.create(form.to_input(), box())
                     done = session.setdefault("done_submissions", {})
                     done[form.submission_id.data or ""] = saved.id
+                    # Only recent forms can be re-sent; keep the signed cookie small.
+                    for stale in list(done)[:-MAX_REMEMBERED_SUBMISSIONS]:
+                        del done[stale]
                     session.modified = True
                     flash(f"Integration “{saved.name}” saved. {result.message}", "success")
                 else:
