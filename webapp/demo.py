@@ -31,6 +31,8 @@ from webapp.sync import run_sync_for_app
 
 DEMO_USERNAME = "demo"
 DEMO_DOMAIN = "demo.freshchat.com"
+# A second simulated account, not connected, for trying the "Add integration" form.
+TRIAL_DOMAIN = "trial.freshchat.com"
 DEMO_INTEGRATION = "Demo Freshchat"
 DEMO_DB_NAME = "demo.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -68,7 +70,8 @@ def prepare_demo(
 
     # "Live" mode: the account's clock is the real one, so chats keep arriving.
     account = account_factory(DEMO_DOMAIN, seed=seed, chats_per_day=chats_per_day)
-    sim = serve_in_thread(FreshchatSimulator([account]))
+    trial = account_factory(TRIAL_DOMAIN, seed=seed + 1, chats_per_day=max(1, chats_per_day // 2))
+    sim = serve_in_thread(FreshchatSimulator([account, trial]))
     app = create_app(
         {
             "INSTANCE_PATH": instance,
@@ -119,6 +122,8 @@ def run_demo(
         f"  Username:  {setup.username}",
         f"  Password:  {setup.password}",
         f"  First sync: {setup.sync_message}",
+        f"  To try the Add integration form: domain {TRIAL_DOMAIN}, API key "
+        f"{setup.account.admin_key} ({setup.account.agent_key} shows the not-an-admin error)",
         f"  Simulator: {setup.sim.base_url} (faults: POST /sim/_control/faults, see README)",
     ]
     if host not in LOOPBACK_HOSTS:

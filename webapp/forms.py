@@ -112,6 +112,13 @@ class IntegrationForm(FlaskForm):
         except DomainError as exc:
             raise ValidationError(str(exc)) from exc
         field.data = self.normalised_domain  # show the admin the host that will be used
+        exclude = self.integration.id if self.integration is not None else None
+        twin = integrations.connected_to(self.normalised_domain, exclude_id=exclude)
+        if twin is not None:
+            raise ValidationError(
+                f"{self.normalised_domain} is already connected as “{twin.name}”: a second "
+                "integration of the same account would count its chats twice."
+            )
         if self.account_changed and integrations.has_imported_data(self.integration):
             # Mixing two accounts' chats in one set of queues would make both wrong.
             raise ValidationError(

@@ -107,6 +107,14 @@ def update(integration: Integration, values: IntegrationInput, box: SecretBox) -
     return integration
 
 
+def connected_to(domain: str, *, exclude_id: int | None = None) -> Integration | None:
+    """The live integration already importing this Freshchat host, if any."""
+    query = live().where(Integration.domain == domain)
+    if exclude_id is not None:
+        query = query.where(Integration.id != exclude_id)
+    return query.first()
+
+
 def has_imported_data(integration: Integration) -> bool:
     """Whether any chat of this integration is stored (what an account change would mix)."""
     return Chat.select().where(Chat.integration == integration).exists()

@@ -51,6 +51,12 @@ def test_new_admin_connects_freshchat_and_copies_the_app_key(page: Page, live_se
     page.get_by_label("API key").fill("demo-agent-key")
     page.get_by_role("button", name="Test connection").click()
     expect(page.locator("#connection-result")).to_contain_text(re.compile("admin", re.I))
+
+    # Saving with that key is refused in place, and the pasted key is not lost.
+    page.get_by_role("button", name="Save integration").click()
+    expect(page.locator("#form-errors")).to_contain_text(re.compile("admin", re.I))
+    expect(page.get_by_label("API key")).to_have_value("demo-agent-key")
+    assert "demo-agent-key" not in page.content(), "the key must not be echoed by the server"
     page.get_by_label("API key").fill("demo-admin-key")
     page.get_by_role("button", name="Test connection").click()
     expect(page.locator("#connection-result")).to_contain_text(re.compile("connected|works", re.I))

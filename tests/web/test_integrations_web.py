@@ -367,7 +367,9 @@ def test_delete_with_data_needs_the_name_and_then_removes_everything(admin_clien
     location = create(admin_client, fake_freshchat).headers["Location"]
     admin_client.refresh_token(location)
     refused = admin_client.post(location + "/delete", {"remove_data": "y", "confirm_name": "x"})
-    assert refused.status_code == 422 and "type the integration" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Type “Support chats” to confirm" in refused.get_data(
+        as_text=True
+    )
     assert count_integrations() == 1
     done = admin_client.post(
         location + "/delete", {"remove_data": "y", "confirm_name": "Support chats"}
@@ -435,3 +437,53 @@ def test_status_badge_partial_follows_the_integration_state(admin_client, app):
 )
 def test_ids_too_large_for_the_database_are_not_found(admin_client, path):
     assert admin_client.get(path).status_code == 404
+
+
+def test_the_same_account_cannot_be_connected_twice(admin_client, fake_freshchat):
+    create(admin_client, fake_freshchat)
+    response = admin_client.post(
+        "/integrations/new/freshchat",
+        form_data(name="Second", domain="ACME.freshchat.com", submission_id="another-form"),
+    )
+    assert response.status_code == 422
+    assert "already connected as “Support chats”" in response.get_data(as_text=True)
+    with db.connection_context():
+        assert Integration.select().count() == 1
+
+
+def test_htmx_save_navigates_by_hx_redirect(admin_client, fake_freshchat):
+    admin_client.refresh_token("/integrations/new/freshchat")
+    fake_freshchat.get(CONFIG_URL, json=ACCOUNT)
+    response = admin_client.post("/integrations/new/freshchat", form_data(), htmx=True)
+    assert response.status_code == 204
+    assert re.fullmatch(r"/integrations/\d+", response.headers["HX-Redirect"])
+    # The same form sent again lands on the same integration, still by HX-Redirect.
+    again = admin_client.post("/integrations/new/freshchat", form_data(), htmx=True)
+    assert again.headers["HX-Redirect"] == response.headers["HX-Redirect"]
+
+
+def test_delete_confirmation_name_ignores_case_and_a_wrong_name_deletes_nothing(
+    admin_client, fake_freshchat
+):
+    location = create(admin_client, fake_freshchat).headers["Location"]
+    admin_client.refresh_token(location)
+    wrong = admin_client.post(location + "/delete", {"confirm_name": "Something else"})
+    assert wrong.status_code == 422
+    assert "nothing was deleted" in wrong.get_data(as_text=True)
+    kept = admin_client.post(location + "/delete", {"confirm_name": "support CHATS"})
+    assert kept.status_code == 303
+    with db.connection_context():
+        assert Integration.get().is_deleted
+
+    # Kept statistics of a deleted integration can be removed later, from its page.
+    page = admin_client.get(location).get_data(as_text=True)
+    assert "Remove them" in page and "Generate API key" not in page
+    assert "Remove the statistics" in admin_client.get(location + "/delete").get_data(as_text=True)
+    refused = admin_client.post(location + "/delete", {"confirm_name": ""})
+    assert refused.status_code == 422
+    assert (
+        admin_client.post(location + "/delete", {"confirm_name": "SUPPORT chats"}).status_code
+        == 303
+    )
+    with db.connection_context():
+        assert Integration.select().count() == 0

@@ -89,6 +89,15 @@ def gallery_freshworks():  # type: ignore[no-untyped-def]
     return render_template("integrations/gallery_freshworks.html")
 
 
+def _go(location: str):  # type: ignore[no-untyped-def]
+    """Leave the form: a 303, or for the HTMX submit a full-page navigation by HX-Redirect."""
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
+
+
 def _save_response(form: IntegrationForm, integration: Integration | None):  # type: ignore[no-untyped-def]
     """Validate, test the credentials, then save; on failure re-render with 422."""
     if form.validate_on_submit():
@@ -108,7 +117,7 @@ def _save_response(form: IntegrationForm, integration: Integration | None):  # t
                     saved = service.update(integration, form.to_input(), box())
                     flash("Changes saved.", "success")
                 scheduler.schedule_integration(saved)
-                return redirect(url_for("integrations.detail", integration_id=saved.id), 303)
+                return _go(url_for("integrations.detail", integration_id=saved.id))
             except service.IntegrationError as exc:
                 form.name.errors = [*form.name.errors, str(exc)]
         else:
@@ -126,7 +135,7 @@ def new():  # type: ignore[no-untyped-def]
         if previous and Integration.get_or_none(Integration.id == previous):
             # The same form sent twice (double click, reload): show what the first saved.
             flash("This form was already saved; here is the integration.", "info")
-            return redirect(url_for("integrations.detail", integration_id=previous), 303)
+            return _go(url_for("integrations.detail", integration_id=previous))
         return _save_response(form, None)
     form.submission_id.data = secrets.token_urlsafe(16)
     return render_template("integrations/form.html", form=form, integration=None)
@@ -219,20 +228,27 @@ def _set_paused(integration_id: int, paused: bool):  # type: ignore[no-untyped-d
 
 @bp.route("/integrations/<int:integration_id>/delete", methods=["GET", "POST"])
 def delete(integration_id: int):  # type: ignore[no-untyped-def]
-    integration = get_integration(integration_id)
+    # A deleted integration whose statistics were kept can still have them removed here.
+    integration = get_integration(integration_id, allow_deleted=True)
     form = DeleteForm()
     if form.validate_on_submit():
-        if form.remove_data.data and (form.confirm_name.data or "") != integration.name:
+        remove_data = bool(form.remove_data.data) or integration.is_deleted
+        typed = form.confirm_name.data or ""
+        if (remove_data or typed) and service.name_key(typed) != service.name_key(
+            integration.name
+        ):
             form.confirm_name.errors = [
-                "To remove the statistics too, type the integration's name exactly."
+                f"Type “{integration.name}” to confirm."
+                if remove_data
+                else "That is not this integration's name: nothing was deleted."
             ]
         else:
             name = integration.name
             scheduler.unschedule_integration(integration.id)
-            service.delete(integration, remove_data=bool(form.remove_data.data))
+            service.delete(integration, remove_data=remove_data)
             flash(
                 f"Integration “{name}” deleted"
-                + (" with its statistics." if form.remove_data.data else "; statistics kept."),
+                + (" with its statistics." if remove_data else "; statistics kept."),
                 "success",
             )
             return redirect(url_for("integrations.index"), 303)
