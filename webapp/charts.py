@@ -21,11 +21,27 @@ BOTTOM = 30
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One interval: its count, a tooltip that names it, and an optional link."""
+    """One interval: its count, a tooltip that names it, and an optional link.
+
+    ``absent`` names why an interval has no count at all (e.g. before the imported history,
+    or later than now): such a slot draws no bar but a band, so that it never reads as a
+    measured zero. ``attributes`` are extra attributes of this bar's link only.
+    """
 
     value: int
     title: str
     href: str | None = None
+    absent: str | None = None
+    attributes: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """How a run of absent slots of one kind is drawn: a label (shown when the run is wide
+    enough, and as its tooltip) and a hatch or a plain shade."""
+
+    label: str
+    hatched: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +88,13 @@ def bar_chart_svg(
     link_attributes: Mapping[str, str] | None = None,
     empty_text: str = "No contacts in this range",
     chart_id: str = "chart",
+    bands: Mapping[str, Band] | None = None,
 ) -> Markup:
     """An accessible bar chart; bars with a count of zero draw nothing and link nowhere.
 
     ``link_attributes`` are added to every bar link (e.g. ``hx-target``), with ``{href}``
     in a value replaced by that bar's link, so the caller decides how links behave.
+    Consecutive absent bars of one kind are drawn as one band, styled by ``bands``.
     """
     plot_width = width - LEFT - RIGHT
     plot_height = height - TOP - BOTTOM
@@ -86,13 +104,41 @@ def bar_chart_svg(
     top_value = nice_ceiling(max((bar.value for bar in bars), default=0))
     scale = plot_height / top_value
     baseline = TOP + plot_height
+    runs = _absent_runs(bars)
+    hatch_id = f"{chart_id}-hatch"
 
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="bar-chart" id="{chart_id}" '
-        f'data-bars="{len(bars)}" data-max="{top_value}">',
+        f'data-bars="{len(bars)}" data-max="{top_value}" '
+        f'data-absent="{sum(end - start for _kind, start, end in runs)}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
+    if runs:
+        parts.append(
+            f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="6" '
+            'height="6" patternTransform="rotate(45)">'
+            '<rect class="hatch-ground" width="6" height="6" fill="#f4f5f8"/>'
+            '<line class="hatch-line" x1="0" y1="0" x2="0" y2="6" stroke="#c5cad4" '
+            'stroke-width="2"/></pattern></defs>'
+        )
+    for kind, start, end in runs:
+        style = (bands or {}).get(kind) or Band(kind.replace("-", " "))
+        x = LEFT + start * slot
+        band_width = (end - start) * slot
+        fill = f"url(#{hatch_id})" if style.hatched else "#f4f5f8"
+        parts.append(
+            f'<rect class="band band-{escape(kind)}" x="{_fmt(x)}" y="{TOP}" '
+            f'width="{_fmt(band_width)}" height="{_fmt(plot_height)}" fill="{fill}" '
+            f'data-first="{start}" data-count="{end - start}">'
+            f"<title>{escape(style.label)}</title></rect>"
+        )
+        if band_width >= 7 * len(style.label):
+            parts.append(
+                f'<text class="band-label" x="{_fmt(x + band_width / 2)}" '
+                f'y="{_fmt(TOP + plot_height / 2)}" text-anchor="middle">'
+                f"{escape(style.label)}</text>"
+            )
     # Horizontal gridlines with their values: four steps of a round number.
     for step in range(5):
         value = top_value * step // 4
@@ -123,6 +169,7 @@ def bar_chart_svg(
                 name: value.replace("{href}", bar.href)
                 for name, value in (link_attributes or {}).items()
             }
+            extra.update(bar.attributes or {})
             parts.append(
                 f'<a href="{escape(bar.href)}" aria-label="{escape(bar.title)}"'
                 f"{_attrs(extra)}>{rect}</a>"
@@ -132,10 +179,26 @@ def bar_chart_svg(
     parts.append(
         f'<line class="axis" x1="{LEFT}" x2="{width - RIGHT}" y1="{baseline}" y2="{baseline}"/>'
     )
-    if not any(bar.value > 0 for bar in bars):
+    present = [i for i, bar in enumerate(bars) if bar.absent is None or bar.value > 0]
+    if empty_text and (present or not bars) and not any(bar.value > 0 for bar in bars):
+        # Centred over the slots that were measured, not over bands that say why not.
+        first, last = (present[0], present[-1] + 1) if present else (0, count)
         parts.append(
-            f'<text class="empty" x="{_fmt(LEFT + plot_width / 2)}" '
+            f'<text class="empty" x="{_fmt(LEFT + (first + last) * slot / 2)}" '
             f'y="{_fmt(TOP + plot_height / 2)}" text-anchor="middle">{escape(empty_text)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _absent_runs(bars: Sequence[Bar]) -> list[tuple[str, int, int]]:
+    """(kind, first index, end index) of each run of consecutive absent bars of one kind."""
+    runs: list[tuple[str, int, int]] = []
+    for index, bar in enumerate(bars):
+        if bar.absent is None or bar.value > 0:
+            continue
+        if runs and runs[-1][0] == bar.absent and runs[-1][2] == index:
+            runs[-1] = (bar.absent, runs[-1][1], index + 1)
+        else:
+            runs.append((bar.absent, index, index + 1))
+    return runs

@@ -238,8 +238,8 @@ def _sync_windows(
         # The whole window is applied: only now may the watermark pass it.
         Integration.update(watermark=end).where(Integration.id == integration.id).execute()
     summary = (
-        f"Read {run.chats_seen} chat records over {len(windows)} window(s); "
-        f"{run.contacts_changed} contacts changed."
+        f"Read {_count(run.chats_seen, 'chat record')} over {_count(len(windows), 'window')}; "
+        f"{_count(run.contacts_changed, 'contact')} changed."
     )
     if refresh.removed:
         summary += f" Groups gone from Freshchat: {', '.join(refresh.removed)}."
@@ -248,6 +248,11 @@ def _sync_windows(
         more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > 3 else ""
         summary += f" Skipped {len(problems)} unreadable report row(s): {shown}{more}."
     return summary
+
+
+def _count(number: int, noun: str) -> str:
+    """Singular or plural by count ("1 window", "2 windows"): people read the summary."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _apply_extract_file(

@@ -61,6 +61,9 @@ def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
     expect(page).to_have_url(re.compile(rf"{detail}\?span=week&date=2026-11-09$"))
     page.get_by_role("link", name="← Previous week").click()
     expect(period).to_contain_text("Mon 2026-11-02")
+    # Before the 16 days imported: said plainly, and no interval reads as a zero.
+    expect(panel).to_contain_text("earlier intervals were not imported")
+    expect(page.locator("#stats-table tr.absent-not-imported")).to_have_count(672)
     page.get_by_role("link", name="Next week →").click()
     expect(period).to_contain_text("Mon 2026-11-09")
     assert page.evaluate("window.__samePage === true"), "navigation reloaded the page"
@@ -94,15 +97,63 @@ def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
     expect(page.locator("#explain-table tbody tr")).to_have_count(counts[tallest])
     expect(page.locator("#explain-table")).to_contain_text("group at its latest resolution")
     assert page.evaluate("window.__samePage === true"), "the explanation reloaded the page"
+    expect(page).to_have_url(re.compile(r"date=2026-11-12&queue=Customer\+Support&interval="))
 
-    # Reloading the pushed URL renders the same state as a full page.
+    # Reloading the pushed URL renders the same state as a full page, list of chats included.
     page.reload()
     expect(period).to_contain_text("Thursday 2026-11-12")
     expect(panel).to_have_attribute("data-queue", "Customer Support")
+    expect(page.locator("#explain-table tbody tr")).to_have_count(counts[tallest])
     assert page.evaluate("window.__samePage === undefined")
+
+    # Close hides the list and takes the interval out of the URL.
+    page.get_by_role("link", name="Close the list of chats").click()
+    expect(explain).to_be_empty()
+    expect(explain).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"date=2026-11-12&queue=Customer\+Support$"))
 
     # The table offers the same explanation, without a chart click.
     first_count = page.locator("#stats-table a").first
     number = int(first_count.inner_text())
     first_count.click()
     expect(page.locator("#explain-table tbody tr")).to_have_count(min(number, 20))
+
+
+def test_export_errors_show_by_the_form_and_the_chart_stays(page: Page, live_server) -> None:
+    integration_id = _synced_integration(live_server)
+    detail = f"/integrations/{integration_id}?span=week&date=2026-11-16"
+    _sign_in(page, detail)
+    period = page.locator("#stats-period")
+    expect(period).to_contain_text("Mon 2026-11-16")
+    page.evaluate("window.__samePage = true")
+
+    page.locator("#export-from").fill("2024-01-01")
+    page.get_by_role("button", name="Download").click()
+    error = page.locator("#export-error")
+    expect(error).to_contain_text("The range is too long")
+    expect(error).to_be_in_viewport()
+    expect(period).to_contain_text("Mon 2026-11-16")  # the chart did not move
+    expect(page).to_have_url(re.compile(r"span=week&date=2026-11-16$"))
+    assert page.evaluate("window.__samePage === true")
+
+    # Correcting the day clears the message; Download then saves the file, page unchanged.
+    page.locator("#export-from").fill("2026-11-16")
+    expect(error).to_be_empty()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "acme-chats-contacts-2026-11-16-to-2026-11-22.csv"
+    assert page.evaluate("window.__samePage === true")
+
+
+def test_narrow_screen_scrolls_the_chart_not_the_page(page: Page, live_server) -> None:
+    integration_id = _synced_integration(live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, f"/integrations/{integration_id}?span=day&date=2026-11-18")
+    for span in ("day", "week"):
+        page.goto(f"/integrations/{integration_id}?span={span}&date=2026-11-18")
+        expect(page.locator("#stats-panel")).to_have_attribute("data-span", span)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        chart = page.locator(".stats-chart-scroll")
+        widths = chart.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert widths[0] >= 800 > widths[1], widths  # readable, and scrolls inside itself
+        expect(page.locator(".chart-scroll-hint")).to_be_visible()

@@ -410,8 +410,10 @@ def test_429_asking_for_too_long_a_wait_fails_the_run_in_plain_words(world):
 
 
 def test_a_slow_answer_times_out_and_is_retried(world):
-    world.client_options.update(timeout=(2.0, 0.1), max_retries=2)
-    world.sim.faults.inject("slow", delay=0.4, path_contains="/groups")
+    # A read timeout far above a normal answer's time even on a loaded machine, so only
+    # the armed slow answer can trip it.
+    world.client_options.update(timeout=(2.0, 1.0), max_retries=2)
+    world.sim.faults.inject("slow", delay=2.5, path_contains="/groups")
     outcome = world.sync()
     assert outcome.ok, outcome.message
     assert len(world.waits()) == 1  # one backoff before the retry
@@ -419,8 +421,8 @@ def test_a_slow_answer_times_out_and_is_retried(world):
 
 
 def test_an_api_that_keeps_timing_out_fails_the_run(world):
-    world.client_options.update(timeout=(2.0, 0.1), max_retries=1)
-    world.sim.faults.inject("slow", times=2, delay=0.4, path_contains="/reports/raw")
+    world.client_options.update(timeout=(2.0, 1.0), max_retries=1)
+    world.sim.faults.inject("slow", times=2, delay=2.5, path_contains="/reports/raw")
     outcome = world.sync()
     assert not outcome.ok
     assert "did not answer in time" in outcome.message

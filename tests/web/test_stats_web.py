@@ -30,6 +30,8 @@ GROUPS = [
 ]
 MONDAY = datetime(2026, 11, 16, 8, 5)  # 09:05 in Berlin (CET), interval 08:00Z
 BUSY = datetime(2026, 11, 18, 10, 1)  # 25 chats: more than one page of explanation
+# The "Partial" integration's imported history starts here: Wed 11:00 in Berlin (CET).
+IMPORT_START = datetime(2026, 11, 18, 10, 0)
 
 
 def chat(cid: str, created: datetime, group: str | None, *, spam: bool = False) -> list:
@@ -40,8 +42,14 @@ def chat(cid: str, created: datetime, group: str | None, *, spam: bool = False) 
     ]
 
 
-def seed(name: str = "Acme", tz: str = "Europe/Berlin") -> int:
-    """One integration with a known set of contacts (see the constants above)."""
+def seed(
+    name: str = "Acme", tz: str = "Europe/Berlin", counted_from: datetime | None = None
+) -> int:
+    """One integration with a known set of contacts (see the constants above).
+
+    With ``counted_from`` (the start of the imported history, as the first sync sets it)
+    the chats that arrived earlier are stored but not counted.
+    """
     with db.connection_context():
         integration = Integration.create(
             name=name,
@@ -50,6 +58,7 @@ def seed(name: str = "Acme", tz: str = "Europe/Berlin") -> int:
             api_key_encrypted="x",
             api_key_last4="abcd",
             display_timezone=tz,
+            counted_from=counted_from,
         )
         refresh_groups(integration.id, GROUPS)
         changes = []
@@ -86,6 +95,7 @@ def shared(tmp_path_factory):
     )
     application.jinja_env.undefined = jinja2.StrictUndefined
     integration_id = seed()
+    partial_id = seed("Partial", counted_from=IMPORT_START)
     with db.connection_context():
         Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
     client = application.test_client()
@@ -94,7 +104,7 @@ def shared(tmp_path_factory):
         "/login", data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 303
-    yield application.config["DATABASE_URL"], Browserless(client), integration_id
+    yield application.config["DATABASE_URL"], Browserless(client), integration_id, partial_id
     db.initialize(None)
 
 
@@ -102,7 +112,7 @@ def shared(tmp_path_factory):
 def reader(shared):
     """The shared signed-in client, with the shared database bound again (other tests of
     this module open their own)."""
-    url, helper, _integration_id = shared
+    url, helper, _integration_id, _partial_id = shared
     open_database(url)
     return helper
 
@@ -110,6 +120,12 @@ def reader(shared):
 @pytest.fixture
 def acme(shared, reader) -> int:
     return shared[2]
+
+
+@pytest.fixture
+def partial(shared, reader) -> int:
+    """Acme's chats, imported from ``IMPORT_START`` on (the chats before are not counted)."""
+    return shared[3]
 
 
 def body(response) -> str:
@@ -157,7 +173,7 @@ def test_integration_page_lists_queues_with_undefined_apart(reader, acme):
         "Undefined_Queue": 1,
     }
     undefined = html[html.index('id="stats-undefined"') :]
-    undefined = undefined[: undefined.index("</div>")]
+    undefined = undefined[: undefined.index("</p>")]
     assert "Undefined_Queue" in undefined
     assert "spam" in undefined and "deleted" in undefined and "without a group" in undefined
     # Named queues are listed before (and outside) the Undefined_Queue block.
@@ -340,6 +356,123 @@ def test_unknown_integration_is_404(reader, acme):
     assert reader.get("/integrations/999/stats/export?from=x").status_code == 404
 
 
+def test_counts_of_one_are_singular(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&date=2026-11-17&queue=Billing"))
+    assert "Billing: 1 contact</h3>" in html
+    assert "Tuesday 2026-11-17 · 1 contact</th>" in html
+    assert "2026-11-17 13:30 CET: 1 contact" in html  # the bar's tooltip
+    explained = body(
+        reader.get(f"/integrations/{acme}/stats/explain?interval=2026-11-17T12:30:00Z")
+    )
+    assert "1 contact in all queues" in explained
+    for page in (html, explained):
+        assert not re.search(r"\b1 (contacts|intervals|chats)\b", page)
+
+
+# --------------------------------------------------------------------------- not measured
+
+
+def absent_rows(html: str) -> dict[str, str]:
+    """interval_start (UTC) → why it has no count (not-imported, not-yet), from the table."""
+    return dict(re.findall(r'<tr data-interval="([^"]+)" class="absent absent-([a-z-]+)">', html))
+
+
+def chart_of(html: str) -> str:
+    return html[html.index("<svg") : html.index("</svg>")]
+
+
+def test_intervals_before_the_imported_history_are_not_shown_as_zero(reader, partial):
+    html = body(reader.get(f"/integrations/{partial}/stats?span=week&date=2026-11-16"))
+    counts, absent = table_counts(html), absent_rows(html)
+    # Mon 00:00 CET to Wed 11:00 CET (10:00Z) was never imported: 59 hours of "—".
+    assert set(absent.values()) == {"not-imported"} and len(absent) == 59 * 4
+    assert max(absent) == "2026-11-18T09:45:00Z" and "2026-11-18T09:45:00Z" not in counts
+    assert counts["2026-11-18T10:00:00Z"] == "25" and counts["2026-11-18T10:15:00Z"] == "0"
+    assert len(counts) + len(absent) == 672
+    assert (
+        "History imported from Wed 2026-11-18 11:00 CET; earlier intervals were not imported"
+        in html
+    )
+    assert "No contacts in any queue" not in html
+    # Days before the import say "—" rather than a total of 0; the partly imported day counts.
+    assert "Monday 2026-11-16 · —" in html and "Wednesday 2026-11-18 · 25 contacts" in html
+    assert "Thursday 2026-11-19 · 0 contacts" in html
+    # The chart draws a hatched band where nothing was imported, and no bar in it.
+    svg = chart_of(html)
+    band = re.search(r'<rect class="band band-not-imported"[^>]*>', svg).group(0)
+    assert 'data-first="0"' in band and f'data-count="{59 * 4}"' in band
+    assert 'fill="url(#stats-chart-' in band
+    assert 'data-absent="236"' in svg and svg.count('class="bar-rect"') == 1
+    assert "Hatched, “—” in the table: before the imported history" in html
+    # The export says so too: a file lists contacts only, so a gap would look like zeros.
+    assert "before the start of the imported history (Wed 2026-11-18 11:00 CET)" in html
+    # Queue totals are what was counted (the chats of Monday and Tuesday are not).
+    assert queue_counts(html) == {
+        "Billing": 0,
+        "Customer Support": 25,
+        "Sales": 0,
+        "Undefined_Queue": 0,
+    }
+
+
+def test_a_week_wholly_before_the_import_has_no_counts_at_all(reader, partial):
+    response = reader.get(f"/integrations/{partial}/stats?span=week&date=2026-11-09")
+    html = body(response)
+    assert response.status_code == 200
+    assert table_counts(html) == {} and len(absent_rows(html)) == 672
+    assert "History imported from Wed 2026-11-18 11:00 CET" in html
+    assert "so this week has no counts" in html
+    assert "No contacts in any queue" not in html and "No contacts in this range" not in html
+    # No total can be read as a measured zero either.
+    assert queue_counts(html) == {}
+    assert re.search(r'<tr data-queue="Billing">.*?<td class="num absent">—</td>', html)
+    assert "All queues: —" in html
+    assert chart_of(html).count('class="band band-not-imported"') == 1
+    assert ">Not imported</text>" in chart_of(html)
+    # Going further back stays possible: the planner may want to look.
+    assert re.search(r'<a class="button secondary"[^>]*>← Previous week</a>', html)
+
+
+def test_day_view_marks_the_hours_before_the_import(reader, partial):
+    html = body(reader.get(f"/integrations/{partial}?span=day&date=2026-11-18"))
+    absent = absent_rows(html)
+    assert len(absent) == 11 * 4  # 00:00 to 11:00 CET
+    assert re.search(
+        r'data-interval="2026-11-17T23:00:00Z" class="absent absent-not-imported"><td>00:00 CET'
+        r'</td><td class="num" title="Before the imported history[^"]*">—</td>',
+        html,
+    )
+
+
+def test_without_an_import_start_past_intervals_are_real_zeros(reader, acme):
+    """Before the first sync nothing says where history starts: zeros stay zeros."""
+    html = body(reader.get(f"/integrations/{acme}/stats?span=week&date=2025-01-06"))
+    assert absent_rows(html) == {} and len(table_counts(html)) == 672
+    assert "History imported" not in html and 'class="band' not in html
+
+
+def test_intervals_later_than_now_are_not_zeros(reader, acme):
+    before = utcnow()
+    today = before.date().isoformat()
+    html = body(reader.get(f"/integrations/{acme}/stats?span=day&date={today}"))
+    after = utcnow()
+    counts, absent = table_counts(html), absent_rows(html)
+    for iso in counts:
+        assert datetime.fromisoformat(iso[:-1]) <= after, iso
+    for iso, kind in absent.items():
+        assert kind == "not-yet" and datetime.fromisoformat(iso[:-1]) > before, iso
+    assert len(counts) + len(absent) == int(attr(html, "data-intervals"))
+    if absent:  # the rest of today, when today is not over in Berlin
+        assert "band band-not-yet" in chart_of(html)
+        assert "Shaded, “—” in the table: later than now." in html
+    tomorrow = (before + timedelta(days=2)).date().isoformat()
+    future = body(reader.get(f"/integrations/{acme}/stats?span=day&date={tomorrow}"))
+    assert set(absent_rows(future).values()) == {"not-yet"} and table_counts(future) == {}
+    assert "is in the future" in future and "No contacts in this range" not in future
+    assert queue_counts(future) == {} and "All queues: —" in future
+    assert chart_of(future).count('class="bar-rect"') == 0
+
+
 # --------------------------------------------------------------------------- explain
 
 
@@ -413,6 +546,74 @@ def test_explain_bad_input(reader, acme, query, message):
     assert message in body(response)
 
 
+def test_an_opened_list_of_chats_is_kept_in_the_url(reader, acme):
+    detail = f"/integrations/{acme}"
+    html = body(reader.get(f"{detail}?span=day&date=2026-11-16"))
+    # The count in the table and the bar push the hosting page's URL with the interval.
+    pushed = f"{detail}?span=day&amp;date=2026-11-16&amp;interval=2026-11-16T08%3A00%3A00Z"
+    assert re.search(
+        rf'<a href="[^"]+" hx-get="[^"]+" [^>]*hx-push-url="{re.escape(pushed)}">5<', html
+    )
+    assert f'hx-push-url="{pushed}"' in chart_of(html)
+    # Reloading that URL renders the list inside the panel, with a Close control.
+    response = reader.get(f"{detail}?span=day&date=2026-11-16&interval=2026-11-16T08:00:00Z")
+    html = body(response)
+    assert response.status_code == 200
+    inline = html[html.index('<div id="stats-explain"') : html.index('id="stats-table"')]
+    assert explained_ids(inline) == ["bill-0", "spam-0", "sup-0", "sup-1", "sup-2"]
+    close = re.search(r'<a class="button secondary explain-close"([^>]*)>', inline).group(1)
+    assert f'href="{detail}?span=day&amp;date=2026-11-16"' in close
+    assert f'hx-push-url="{detail}?span=day&amp;date=2026-11-16"' in close
+    assert f'hx-get="/integrations/{acme}/stats/explain/closed"' in close
+    # Moving to another day or queue closes the list: no link carries the interval on.
+    nav = re.findall(r'<a [^>]*hx-target="#stats-panel"[^>]*>', html)
+    assert len(nav) >= 9 and not [link for link in nav if "interval=" in link]
+    # The panel refreshed after a sync keeps the list open.
+    assert re.search(r'id="stats-panel"[^>]*hx-get="[^"]*interval=2026-11-16T08(:|%3A)00', html)
+
+
+def test_an_opened_list_in_one_queue_only(reader, acme):
+    html = body(
+        reader.get(
+            f"/integrations/{acme}/stats?span=day&date=2026-11-16&queue=Customer+Support"
+            "&interval=2026-11-16T08:00:00Z"
+        )
+    )
+    assert "3 contacts in Customer Support" in html
+    assert explained_ids(html) == ["sup-0", "sup-1", "sup-2"]
+
+
+def test_a_bad_interval_in_the_page_url_is_explained(reader, acme):
+    response = reader.get(f"/integrations/{acme}/stats?span=day&date=2026-11-16&interval=08:07")
+    assert response.status_code == 400
+    html = body(response)
+    assert "is not a valid “interval”" in html and "No chats are listed." in html
+    assert 'id="stats-panel"' in html and explained_ids(html) == []
+
+
+def test_close_returns_to_the_page_the_list_was_opened_on(reader, acme):
+    detail = f"/integrations/{acme}"
+    url = f"/integrations/{acme}/stats/explain?interval=2026-11-16T08:00:00Z"
+    current = f"http://localhost{detail}?span=day&date=2026-11-16&interval=2026-11-16T07%3A00%3A00Z"
+    html = body(reader.get(url, htmx=True, headers={"HX-Current-URL": current}))
+    close = re.search(r'<a class="button secondary explain-close"([^>]*)>', html).group(1)
+    assert f'href="{detail}?span=day&amp;date=2026-11-16"' in close
+    # A URL that is not one of this integration's pages is not trusted as a way back.
+    foreign = body(
+        reader.get(url, htmx=True, headers={"HX-Current-URL": "http://evil.example/x?y=1"})
+    )
+    close = re.search(r'<a class="button secondary explain-close"([^>]*)>', foreign).group(1)
+    assert f'href="/integrations/{acme}/stats?span=day&amp;date=2026-11-16"' in close
+    # What Close swaps in: the empty place of the list.
+    closed = reader.get(f"/integrations/{acme}/stats/explain/closed", htmx=True)
+    assert closed.status_code == 200
+    assert body(closed).strip() == (
+        '<div id="stats-explain" class="stats-explain" aria-live="polite"></div>'
+    )
+    # The explanation's own page has a way back, and nothing to close.
+    assert "explain-close" not in body(reader.get(url))
+
+
 # --------------------------------------------------------------------------- page export
 
 
@@ -474,8 +675,90 @@ def test_page_export_refusals(reader, acme, query, message):
     response = reader.get(f"/integrations/{acme}/stats/export?{query}")
     assert response.status_code == 400
     html = body(response)
-    assert message in html and 'id="export-error"' in html
-    assert "Nothing was exported." in html
+    assert message in error_slot(html) and "Nothing was exported." in error_slot(html)
+    assert (
+        f"Nothing was exported: {message}" in html or message in html[: html.index("stats-panel")]
+    )
+
+
+def error_slot(html: str) -> str:
+    start = html.index('<div id="export-error"')
+    return html[start : html.index("</div>", html.index(">", start) + 1) + len("</div>")]
+
+
+def test_export_form_is_checked_by_htmx_next_to_the_form(reader, acme):
+    html = body(reader.get(f"/integrations/{acme}?span=day&date=2026-11-17&queue=Billing"))
+    start = html.index('<form class="stats-export"')
+    form = html[start : html.index("</form>", start)]
+    assert f'hx-get="/integrations/{acme}/stats/export"' in form
+    assert 'hx-target="#export-error" hx-select="#export-error"' in form
+    assert f'hx-get="/integrations/{acme}/stats/export/check" hx-trigger="change"' in form
+    # The panel's state rides along, for the page shown without JavaScript.
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden == {"span": "day", "date": "2026-11-17", "panel_queue": "Billing"}
+
+    refused = reader.get(
+        f"/integrations/{acme}/stats/export?from=2024-01-01&to=2026-11-16&format=csv"
+        "&span=day&date=2026-11-17&panel_queue=Billing",
+        htmx=True,
+    )
+    assert refused.status_code == 200 and "HX-Redirect" not in refused.headers
+    partial = body(refused)
+    assert "<html" not in partial and 'id="stats-panel"' not in partial  # the chart stays
+    assert "The range is too long (1051 days)" in error_slot(partial)
+    assert "Nothing was exported." in error_slot(partial)
+    assert 'value="2024-01-01"' in partial  # what was typed is shown again
+
+    accepted = reader.get(
+        f"/integrations/{acme}/stats/export?from=2026-11-16&to=2026-11-17&format=csv"
+        "&queue=Billing&span=day&date=2026-11-17&panel_queue=Billing",
+        htmx=True,
+    )
+    assert accepted.status_code == 204
+    download = accepted.headers["HX-Redirect"]
+    assert download == (
+        f"/integrations/{acme}/stats/export?from=2026-11-16&to=2026-11-17&queue=Billing&format=csv"
+    )
+    file = reader.get(download)
+    assert file.headers["Content-Disposition"].startswith("attachment;")
+    assert csv_rows(file)[1:] == [
+        ["Billing", "2026-11-16T08:00:00Z", "1"],
+        ["Billing", "2026-11-17T12:30:00Z", "1"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-11-17&to=2026-11-16", "is after the last day"),
+        ("from=&to=2026-11-16", "Choose both"),
+        ("from=2026-11-16&to=2026-11-17", None),
+    ],
+)
+def test_export_check_as_the_admin_edits(reader, acme, query, message):
+    response = reader.get(f"/integrations/{acme}/stats/export/check?{query}", htmx=True)
+    assert response.status_code == 200
+    slot = error_slot(body(response))
+    if message:
+        assert message in slot and 'data-state="error"' in slot
+    else:  # a corrected form clears the earlier message
+        assert 'data-state="ok"' in slot and 'role="alert"' not in slot
+
+
+def test_refused_export_without_javascript_keeps_the_page_and_says_so_on_top(reader, acme):
+    response = reader.get(
+        f"/integrations/{acme}/stats/export?from=2024-01-01&to=2026-11-16"
+        "&span=day&date=2026-11-17&panel_queue=Billing"
+    )
+    assert response.status_code == 400
+    html = body(response)
+    top = html.index('id="export-error-top"')
+    assert top < html.index('id="stats-panel"')
+    assert "Nothing was exported: The range is too long" in html[top : top + 300]
+    # The chart is where it was, not on the week of the first day asked for.
+    assert attr(html, "data-span") == "day" and attr(html, "data-date") == "2026-11-17"
+    assert attr(html, "data-queue") == "Billing"
+    assert 'value="2024-01-01"' in html and "The range is too long" in error_slot(html)
 
 
 # --------------------------------------------------------------------------- API

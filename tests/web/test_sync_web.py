@@ -197,7 +197,7 @@ def test_syncing_polls_every_second_and_stops_once_finished(admin_client, app):
     page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
     tag = panel_tag(page)
     assert 'data-state="syncing"' in tag and POLLING in tag
-    assert f'hx-get="/integrations/{integration_id}/sync?polling=1"' in tag
+    assert f'hx-get="/integrations/{integration_id}/sync?polling=1&amp;run={run.id}"' in tag
     assert 'aria-valuenow="29"' in page  # 2 of 7 steps
     assert "Step 2 of 7: Window 1/2" in page
     assert re.search(r"<button[^>]*disabled[^>]*>Sync now</button>", page)
@@ -208,9 +208,10 @@ def test_syncing_polls_every_second_and_stops_once_finished(admin_client, app):
     assert "already running" in busy.get_data(as_text=True)
     assert len(runs(integration_id)) == 1
 
-    poll = admin_client.get(f"/integrations/{integration_id}/sync?polling=1", htmx=True)
+    poll_url = f"/integrations/{integration_id}/sync?polling=1&run={run.id}"
+    poll = admin_client.get(poll_url, htmx=True)
     assert POLLING in panel_tag(poll.get_data(as_text=True))
-    assert "HX-Trigger" not in poll.headers
+    assert "HX-Trigger" not in poll.headers  # the page already showed this run
 
     with db.connection_context():
         finished = utcnow()
@@ -223,7 +224,7 @@ def test_syncing_polls_every_second_and_stops_once_finished(admin_client, app):
             last_sync_outcome="ok",
             last_sync_finished_at=finished,
         ).where(Integration.id == integration_id).execute()
-    done = admin_client.get(f"/integrations/{integration_id}/sync?polling=1", htmx=True)
+    done = admin_client.get(poll_url, htmx=True)
     html = done.get_data(as_text=True)
     assert "hx-trigger" not in panel_tag(html) and "hx-get" not in panel_tag(html)
     assert 'data-state="healthy"' in panel_tag(html)
@@ -390,3 +391,172 @@ def test_background_sync_now_keeps_polling_until_its_run_appears(admin_client, a
     assert "hx-trigger" not in panel_tag(
         admin_client.get(expired, htmx=True).get_data(as_text=True)
     )
+
+
+# --------------------------------------------- other regions follow a run's start and end
+
+
+def start_running_run(integration_id: int, **fields) -> SyncRun:
+    """What a background sync writes when it starts: a running row and a held lease."""
+    with db.connection_context():
+        run = SyncRun.create(integration=integration_id, trigger="manual", **fields)
+        Integration.update(
+            lease_owner="background", lease_until=utcnow() + timedelta(minutes=5)
+        ).where(Integration.id == integration_id).execute()
+        return run
+
+
+def finish(run: SyncRun) -> None:
+    with db.connection_context():
+        finished = utcnow()
+        SyncRun.update(outcome="ok", finished_at=finished).where(SyncRun.id == run.id).execute()
+        Integration.update(
+            lease_owner=None,
+            lease_until=None,
+            last_sync_outcome="ok",
+            last_sync_finished_at=finished,
+        ).where(Integration.id == run.integration_id).execute()
+
+
+def poll_url_of(html: str) -> str:
+    return re.search(r'hx-get="([^"]+)"', panel_tag(html)).group(1).replace("&amp;", "&")
+
+
+def test_sync_changed_fires_once_when_the_run_starts_and_once_when_it_ends(
+    admin_client, app, monkeypatch
+):
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
+    app.config["SYNC_NOW_INLINE"] = False
+    integration_id = add(app, last_sync_outcome="ok", last_sync_finished_at=utcnow())
+    scheduler.start(app, paused=True)
+    pressed = admin_client.post(f"/integrations/{integration_id}/sync", htmx=True)
+    assert "HX-Trigger" not in pressed.headers  # nothing has started yet
+    waiting_url = poll_url_of(pressed.get_data(as_text=True))
+    assert "HX-Trigger" not in admin_client.get(waiting_url, htmx=True).headers
+
+    run = start_running_run(integration_id, progress_total=4, progress_text="Reading groups…")
+    first = admin_client.get(waiting_url, htmx=True)
+    html = first.get_data(as_text=True)
+    assert 'data-state="syncing"' in panel_tag(html)
+    assert first.headers["HX-Trigger"] == "sync-changed"  # idle -> running
+    running_url = poll_url_of(html)
+    assert f"run={run.id}" in running_url
+    # The heading badge refetched on that event now says Syncing.
+    badge = admin_client.get(f"/integrations/{integration_id}/status-badge", htmx=True)
+    assert "Syncing" in badge.get_data(as_text=True)
+
+    for _ in range(3):  # later polls of the same run stay quiet: no refresh loop
+        again = admin_client.get(running_url, htmx=True)
+        assert POLLING in panel_tag(again.get_data(as_text=True))
+        assert "HX-Trigger" not in again.headers
+
+    finish(run)
+    done = admin_client.get(running_url, htmx=True)
+    assert done.headers["HX-Trigger"] == "sync-changed"  # running -> done
+    assert 'data-state="healthy"' in panel_tag(done.get_data(as_text=True))
+
+
+def test_a_new_run_seen_by_a_poll_of_an_older_one_fires_sync_changed(admin_client, app):
+    integration_id = add(app)
+    older = start_running_run(integration_id)
+    finish(older)
+    newer = start_running_run(integration_id)
+    response = admin_client.get(
+        f"/integrations/{integration_id}/sync?polling=1&run={older.id}", htmx=True
+    )
+    assert response.headers["HX-Trigger"] == "sync-changed"
+    assert f"run={newer.id}" in poll_url_of(response.get_data(as_text=True))
+
+
+def test_sync_now_whose_run_is_already_running_fires_sync_changed(admin_client, app, monkeypatch):
+    integration_id = add(app)
+    started: list[SyncRun] = []
+
+    def fast_start(_app, ident, trigger="manual"):
+        started.append(start_running_run(ident))
+
+    monkeypatch.setattr(scheduler, "run_soon", fast_start)
+    response = admin_client.post(f"/integrations/{integration_id}/sync", htmx=True)
+    html = response.get_data(as_text=True)
+    assert 'data-state="syncing"' in panel_tag(html) and started
+    assert response.headers["HX-Trigger"] == "sync-changed"
+    # The next poll carries the run it showed, so it does not fire again.
+    assert f"run={started[0].id}" in poll_url_of(html)
+    assert "HX-Trigger" not in admin_client.get(poll_url_of(html), htmx=True).headers
+
+
+def test_sync_now_refused_while_paused_fires_nothing(admin_client, app):
+    integration_id = add(app, paused=True)
+    response = admin_client.post(f"/integrations/{integration_id}/sync", htmx=True)
+    assert "paused" in response.get_data(as_text=True)
+    assert "HX-Trigger" not in response.headers
+
+
+def test_progress_says_starting_before_the_first_step(admin_client, app):
+    integration_id = add(app)
+    run = start_running_run(
+        integration_id, progress_done=0, progress_total=4, progress_text="Reading groups…"
+    )
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "Starting… Reading groups…" in page and "Step 0" not in page
+    with db.connection_context():
+        SyncRun.update(progress_text="Starting…").where(SyncRun.id == run.id).execute()
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert re.search(r'id="sync-progress-text">Starting…</p>', page)
+
+
+# ------------------------------------------------------------ wording and narrow layout
+
+
+def test_one_run_is_worded_in_the_singular(admin_client, app):
+    integration_id = add(app)
+    admin_client.post(f"/integrations/{integration_id}/sync")
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "The only run so far." in page and "The 1 most recent" not in page
+    details = cells(history_rows(page)[0])[7]
+    # Two days of backfill fit in one Extract window.
+    assert " over 1 window; " in details and "(s)" not in details, details
+    [run] = runs(integration_id)
+    assert f"; {run.contacts_changed} contacts changed." in details
+
+
+def test_wide_tables_scroll_inside_their_own_box(admin_client, app):
+    integration_id = add(app)
+    admin_client.post(f"/integrations/{integration_id}/sync")
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert re.search(
+        r'<div class="table-scroll">\s*<table class="list compact sync-history">', page
+    )
+    listing = admin_client.get("/integrations").get_data(as_text=True)
+    assert re.search(r'<div class="table-scroll">\s*<table class="list">', listing)
+
+
+def test_the_list_shows_why_an_integration_is_failing(admin_client, app):
+    long_error = "Freshchat had an internal error (500). " + "Details follow. " * 12
+    add(app, name="Broken", last_sync_outcome="error", last_error=long_error.strip())
+    add(app, name="Fine", last_sync_outcome="ok", last_sync_finished_at=utcnow())
+    listing = admin_client.get("/integrations").get_data(as_text=True)
+    shown = re.findall(r'<div class="list-error" title="([^"]*)">([^<]*)</div>', listing)
+    assert len(shown) == 1  # only for the failing one
+    title, text = shown[0]
+    assert title == long_error.strip()
+    assert text.startswith("Freshchat had an internal error (500).")
+    assert text.endswith("...") and len(text) <= 93
+    # The HTMX refresh of the list (on sync-changed) shows it too.
+    fragment = admin_client.get("/integrations", htmx=True).get_data(as_text=True)
+    assert 'class="list-error"' in fragment and "<html" not in fragment
+
+
+def test_only_deleted_integrations_say_no_active_one_and_keep_the_deleted_list(admin_client, app):
+    add(app, name="Old chats", deleted_at=utcnow(), paused=True)
+    listing = admin_client.get("/integrations").get_data(as_text=True)
+    assert "No active integration" in listing and "No integration yet" not in listing
+    assert "Deleted integrations" in listing and "Old chats" in listing
+
+
+def test_every_page_links_a_favicon_that_is_served(admin_client, app):
+    page = admin_client.get("/integrations").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
+    icon = admin_client.client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.data

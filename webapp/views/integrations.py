@@ -234,9 +234,7 @@ def delete(integration_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         remove_data = bool(form.remove_data.data) or integration.is_deleted
         typed = form.confirm_name.data or ""
-        if (remove_data or typed) and service.name_key(typed) != service.name_key(
-            integration.name
-        ):
+        if (remove_data or typed) and service.name_key(typed) != service.name_key(integration.name):
             form.confirm_name.errors = [
                 f"Type “{integration.name}” to confirm."
                 if remove_data

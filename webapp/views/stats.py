@@ -3,8 +3,12 @@
 One panel (``stats/_panel.html``) is rendered in two places: on the integration's page
 (through the ``stats_panel`` template global) and on ``/integrations/<id>/stats``, which is
 also the URL its day/week/queue links fetch with htmx. The state lives only in the query
-string (``span``, ``date``, ``queue``), so any view can be bookmarked and reloaded, and
-links push the URL of the page that hosts the panel.
+string (``span``, ``date``, ``queue``, and ``interval`` for the opened explanation), so
+any view can be bookmarked and reloaded, and links push the URL of the page that hosts the
+panel.
+
+Intervals with no measurement are never shown as zero: those before the imported history
+(``Integration.counted_from``) and those later than now show "—" and a band in the chart.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -29,7 +33,7 @@ from flask import (
 from markupsafe import Markup
 
 from webapp import stats
-from webapp.charts import Bar, Tick, bar_chart_svg
+from webapp.charts import Band, Bar, Tick, bar_chart_svg
 from webapp.counting import UNDEFINED_QUEUE
 from webapp.display_time import (
     SPANS,
@@ -57,6 +61,25 @@ DEFAULT_SPAN = "week"
 HOST_DETAIL = "integrations.detail"
 HOST_PAGE = "stats.page"
 FORMATS = ("csv", "json")
+# Why an interval has no count (see ``_absence``): CSS classes, chart bands, table titles.
+NOT_IMPORTED = "not-imported"
+NOT_YET = "not-yet"
+BANDS = {
+    NOT_IMPORTED: Band("Not imported", hatched=True),
+    NOT_YET: Band("Not yet"),
+}
+ABSENT_TITLES = {
+    NOT_IMPORTED: "Before the imported history: not imported, so not counted",
+    NOT_YET: "Later than now: nothing to count yet",
+}
+
+
+def quantity(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 contact``, ``2 contacts``: every count shown with a noun goes through here."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+bp.add_app_template_global(quantity, "quantity")
 
 
 # --------------------------------------------------------------------------- state
@@ -69,12 +92,15 @@ class PanelState:
     span: str
     day: date  # first local day of the period
     queue: str | None  # None: all queues together
+    interval: datetime | None = None  # the interval whose chats are listed, if any
 
     def query(self, **changes: Any) -> dict[str, str]:
         state = replace(self, **changes)
         values = {"span": state.span, "date": state.day.isoformat()}
         if state.queue is not None:
             values["queue"] = state.queue
+        if state.interval is not None:
+            values["interval"] = iso_z(state.interval)
         return values
 
 
@@ -113,7 +139,13 @@ def parse_state(
             "queues. Queue names are spelled exactly as in Freshchat."
         )
         queue = None
-    return Parsed(PanelState(span, period_start(span, day), queue), errors)
+    interval = None
+    if (args.get("interval") or "").strip():
+        try:
+            interval = _parse_interval(args.get("interval"))
+        except DateInputError as exc:
+            errors.append(f"{exc} No chats are listed.")
+    return Parsed(PanelState(span, period_start(span, day), queue, interval), errors)
 
 
 def _host_for_request(integration: Integration) -> str:
@@ -148,6 +180,8 @@ class TableRow:
     label: str
     contacts: int
     explain_url: str | None
+    push_url: str | None = None  # the hosting page with this interval's chats listed
+    absent: str | None = None  # NOT_IMPORTED or NOT_YET: shown as "—", never as 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +192,25 @@ class DayGroup:
     @property
     def total(self) -> int:
         return sum(row.contacts for row in self.rows)
+
+    @property
+    def measured(self) -> bool:
+        """False when no interval of the day was imported yet (or it is all to come)."""
+        return any(row.absent is None for row in self.rows)
+
+
+def _absence(when: datetime, now: datetime, counted_from: datetime | None) -> str | None:
+    """Why an interval without contacts has no measurement at all, or None for a real 0.
+
+    An interval counts as imported when it ends after ``counted_from``; one that began
+    after now has not happened. ``counted_from`` is None before the first sync: then
+    nothing is known about what was imported, and past intervals show as they are.
+    """
+    if when > now:
+        return NOT_YET
+    if counted_from is not None and when + INTERVAL <= counted_from:
+        return NOT_IMPORTED
+    return None
 
 
 def _period_label(span: str, first: date) -> str:
@@ -188,6 +241,7 @@ def panel_context(
     parsed = parse_state(args, tz, now, set(by_name))
     state = parsed.state
     start, end = period_range(state.span, state.day, tz)
+    counted_from = integration.counted_from
 
     by_key = stats.contacts_by_key(integration, start, end)
     totals = stats.queue_totals(catalog, by_key)
@@ -200,31 +254,40 @@ def panel_context(
     def link(label: str, **changes: Any) -> Link:
         target = replace(state, **changes)
         query = state.query(
-            span=target.span, day=period_start(target.span, target.day), queue=target.queue
+            span=target.span,
+            day=period_start(target.span, target.day),
+            queue=target.queue,
+            interval=None,  # moving elsewhere closes the list of chats
         )
         return Link(
             label,
             _url(host, integration, query),
             _url(HOST_PAGE, integration, query),
-            current=query == state.query(),
+            current=query == state.query(interval=None),
         )
 
     explain_base = _url("stats.explain", integration, {"queue": state.queue} if state.queue else {})
     explain_base += "&interval=" if "?" in explain_base else "?interval="
+    # ``state.query()`` always holds span and date, so the URL already has a query string.
+    push_base = _url(host, integration, state.query(interval=None)) + "&interval="
     rows: list[TableRow] = []
     bars: list[Bar] = []
     ticks: list[Tick] = []
     days: list[DayGroup] = []
+    absent_kinds: set[str] = set()
     previous_local_day: date | None = None
     # A week has 672 intervals: this loop is the page's hot path, so labels are built with
     # f-strings from one local time per interval rather than with strftime.
     for index, when in enumerate(interval_starts(start, end)):
         local = to_local(when, tz)
         count = series.get(when, 0)
+        absent = None if count else _absence(when, now, counted_from)
         iso = when.isoformat() + "Z"  # interval starts are whole minutes, naive UTC
-        explain_url = explain_base + iso.replace(":", "%3A") if count else None
+        quoted = iso.replace(":", "%3A")
+        explain_url = explain_base + quoted if count else None
+        push_url = push_base + quoted if count else None
         label = f"{local.hour:02d}:{local.minute:02d} {local.tzname()}"
-        row = TableRow(when, iso, label, count, explain_url)
+        row = TableRow(when, iso, label, count, explain_url, push_url, absent)
         if local.date() != previous_local_day:
             previous_local_day = local.date()
             days.append(DayGroup(local.strftime("%A %Y-%m-%d"), []))
@@ -235,11 +298,13 @@ def panel_context(
         days[-1].rows.append(row)
         rows.append(row)
         if count:
-            noun = "contact" if count == 1 else "contacts"
-            title = f"{local:%a %Y-%m-%d} {label}: {count} {noun}"
-            bars.append(Bar(count, title, explain_url))
+            title = f"{local:%a %Y-%m-%d} {label}: {quantity(count, 'contact')}"
+            bars.append(Bar(count, title, explain_url, attributes={"hx-push-url": push_url or ""}))
         else:
-            bars.append(Bar(0, ""))
+            bars.append(Bar(0, "", absent=absent))
+            if absent:
+                absent_kinds.add(absent)
+    measured = sum(1 for row in rows if row.absent is None)
 
     queue_title = state.queue or "All queues"
     chart = bar_chart_svg(
@@ -253,6 +318,7 @@ def panel_context(
             "hx-swap": "outerHTML",
         },
         chart_id=f"stats-chart-{integration.id}",
+        bands=BANDS,
     )
 
     step = timedelta(days=period_days(state.span))
@@ -279,18 +345,24 @@ def panel_context(
         if state.span == "week"
         else [],
     }
-    notices: list[str] = []
     total = sum(series.values())
-    if start >= now:
-        notices.append(
-            f"This {word} is in the future: there are no contacts yet. "
-            f"Use “{nav['today'].label}” to come back."
-        )
-    elif total == 0:
-        notices.append(
-            f"No contacts in {queue_title if state.queue else 'any queue'} this {word}."
-            + (" No sync has finished yet." if integration.last_sync_finished_at is None else "")
-        )
+    notices = _notices(
+        integration,
+        word=word,
+        start=start,
+        end=end,
+        now=now,
+        tz=tz,
+        total=total,
+        measured=measured,
+        where=queue_title if state.queue else "any queue",
+        today_label=nav["today"].label,
+    )
+    legend = []
+    if NOT_IMPORTED in absent_kinds:
+        legend.append("Hatched, “—” in the table: before the imported history, not imported.")
+    if NOT_YET in absent_kinds:
+        legend.append("Shaded, “—” in the table: later than now.")
     export = {
         "from": state.day.isoformat(),
         "to": (state.day + step - timedelta(days=1)).isoformat(),
@@ -299,6 +371,13 @@ def panel_context(
     }
     if export_values:
         export.update(export_values)
+    explain_html = None
+    if state.interval is not None:
+        context = explain_context(
+            integration, tz, by_name, state.interval, state.queue, page_text="1"
+        )
+        context["close_href"] = _url(host, integration, state.query(interval=None))
+        explain_html = Markup(render_template("stats/_explain.html", **context))
     return {
         "integration": integration,
         "state": state,
@@ -309,21 +388,65 @@ def panel_context(
         "start": start,
         "end": end,
         "interval_count": len(rows),
+        "measured_count": measured,
         "named": named,
         "undefined": undefined,
         "selected": selected,
         "queue_title": queue_title,
         "series_total": total,
         "chart": chart,
+        "chart_legend": legend,
         "days": days,
+        "absent_titles": ABSENT_TITLES,
         "nav": nav,
         "errors": parsed.errors,
         "notices": notices,
-        "export": export,
-        "export_error": export_error,
-        "all_queues": catalog,
+        "explain_html": explain_html,
         "self_url": _url(HOST_PAGE, integration, state.query()),
+        **_export_context(integration, catalog, tz, export, export_error, _export_state(state)),
     }
+
+
+def _notices(
+    integration: Integration,
+    *,
+    word: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    total: int,
+    measured: int,
+    where: str,
+    today_label: str,
+) -> list[str]:
+    """Plain sentences for periods that are not (fully) measured, or measured and empty."""
+    notices: list[str] = []
+    counted_from = integration.counted_from
+    if counted_from is not None and start < counted_from:
+        # Said first: it is why the numbers below are partial or missing.
+        imported = f"History imported from {long_label(counted_from, tz)}"
+        if end <= counted_from:
+            notices.append(
+                f"{imported}; earlier intervals were not imported, so this {word} has no "
+                "counts (shown as “—”, not 0)."
+            )
+        else:
+            notices.append(
+                f"{imported}; earlier intervals were not imported: they show “—”, not 0, "
+                f"and the totals of this {word} start from there."
+            )
+    if start >= now:
+        notices.append(
+            f"This {word} is in the future: there are no contacts yet. "
+            f"Use “{today_label}” to come back."
+        )
+    elif total == 0 and measured:
+        notices.append(
+            f"No contacts in {where} this {word}."
+            + (" No sync has finished yet." if integration.last_sync_finished_at is None else "")
+        )
+    return notices
 
 
 def _day_in(state: PanelState, today: date) -> date:
@@ -387,21 +510,29 @@ def _parse_interval(text: str | None) -> datetime:
     return value
 
 
-@bp.get("/integrations/<int:integration_id>/stats/explain")
-def explain(integration_id: int):  # type: ignore[no-untyped-def]
-    """The chats behind one count: which chats, when, and why they are in that queue."""
-    integration = get_integration(integration_id, allow_deleted=True)
-    tz = zone(integration.display_timezone)
-    catalog = {queue.name: queue for queue in stats.queue_catalog(integration)}
-    queue_name = request.args.get("queue") or None
-    error = None
+def explain_context(
+    integration: Integration,
+    tz: ZoneInfo,
+    catalog: Mapping[str, stats.Queue],
+    interval: datetime | None,
+    queue_name: str | None,
+    *,
+    page_text: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """What ``stats/_explain.html`` shows, inline in the panel or on its own page.
+
+    ``close_href`` is None here; the caller sets it where the list is shown inside a panel
+    (the hosting page's URL without ``interval``), which is where a Close control belongs.
+    """
     explanation = None
-    interval = None
     try:
-        interval = _parse_interval(request.args.get("interval"))
+        if error is not None:
+            raise DateInputError(error)
+        if interval is None:
+            raise DateInputError("Choose an interval: “interval” is missing.")
         if queue_name is not None and queue_name not in catalog:
             raise DateInputError(f"There is no queue named “{queue_name[:80]}”.")
-        page_text = request.args.get("page") or "1"
         if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 9:
             raise DateInputError(f"“page” must be a whole number from 1, not “{page_text[:20]}”.")
         keys = list(catalog[queue_name].keys) if queue_name else None
@@ -413,7 +544,7 @@ def explain(integration_id: int):  # type: ignore[no-untyped-def]
     base_query = {"interval": iso_z(interval)} if interval else {}
     if queue_name and queue_name in catalog:
         base_query["queue"] = queue_name
-    context = {
+    return {
         "integration": integration,
         "tz": tz,
         "tz_name": tz.key,
@@ -427,12 +558,63 @@ def explain(integration_id: int):  # type: ignore[no-untyped-def]
             "stats.explain", integration, {**base_query, "page": str(number)}
         ),
         "back_url": _back_url(integration, interval, queue_name, tz),
+        "close_href": None,
+        "close_hx": url_for("stats.explain_closed", integration_id=integration.id),
         "local": lambda value: long_label(value, tz) if value else "—",
     }
-    status = 400 if error else 200
+
+
+def _close_href_from_current(integration: Integration) -> str | None:
+    """The hosting page's current URL without ``interval``: where Close takes the admin.
+
+    htmx sends the page's URL with each request; only the integration's own pages count,
+    so a forged header cannot turn Close into a link elsewhere.
+    """
+    current = request.htmx.current_url if request.htmx else None
+    if not current:
+        return None
+    parts = urlsplit(current)
+    hosts = {_url(HOST_DETAIL, integration, {}), _url(HOST_PAGE, integration, {})}
+    if parts.path not in hosts:
+        return None
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "interval"]
+    return parts.path + ("?" + urlencode(kept) if kept else "")
+
+
+@bp.get("/integrations/<int:integration_id>/stats/explain")
+def explain(integration_id: int):  # type: ignore[no-untyped-def]
+    """The chats behind one count: which chats, when, and why they are in that queue."""
+    integration = get_integration(integration_id, allow_deleted=True)
+    tz = zone(integration.display_timezone)
+    catalog = {queue.name: queue for queue in stats.queue_catalog(integration)}
+    interval = None
+    error = None
+    try:
+        interval = _parse_interval(request.args.get("interval"))
+    except DateInputError as exc:
+        error = str(exc)
+    context = explain_context(
+        integration,
+        tz,
+        catalog,
+        interval,
+        request.args.get("queue") or None,
+        page_text=request.args.get("page") or "1",
+        error=error,
+    )
+    status = 400 if context["error"] else 200
     if _wants_partial():
+        context["close_href"] = _close_href_from_current(integration) or context["back_url"]
         return render_template("stats/_explain.html", **context), status
     return render_template("stats/explain.html", **context), status
+
+
+@bp.get("/integrations/<int:integration_id>/stats/explain/closed")
+def explain_closed(integration_id: int):  # type: ignore[no-untyped-def]
+    """The empty place of the list of chats, which Close swaps in (the URL is pushed by
+    the Close link itself)."""
+    get_integration(integration_id, allow_deleted=True)
+    return render_template("stats/_explain_closed.html")
 
 
 def _back_url(
@@ -470,24 +652,69 @@ def export_filename(integration: Integration, first: str, last: str, fmt: str) -
     return f"{slug}-contacts-{first}-to-{last}.{fmt}"
 
 
-@bp.get("/integrations/<int:integration_id>/stats/export")
-def export(integration_id: int):  # type: ignore[no-untyped-def]
-    """Download from the page: local calendar days, both ends included."""
-    integration = get_integration(integration_id, allow_deleted=True)
-    tz = zone(integration.display_timezone)
-    fmt = (request.args.get("format") or "csv").lower()
-    queues = [name for name in request.args.getlist("queue") if name.strip()]
-    values = {
-        "from": request.args.get("from", ""),
-        "to": request.args.get("to", ""),
-        "queues": queues,
-        "format": fmt if fmt in FORMATS else "csv",
+# Hidden fields of the export form that carry the panel's state, so that a refused export
+# without JavaScript shows the page as it was rather than the week of the first day asked.
+PANEL_FIELDS = {"span": "span", "date": "date", "panel_queue": "queue"}
+
+
+def _export_state(state: PanelState) -> dict[str, str]:
+    query = state.query(interval=None)
+    return {field: query[key] for field, key in PANEL_FIELDS.items() if key in query}
+
+
+def _export_context(
+    integration: Integration,
+    catalog: list[stats.Queue],
+    tz: ZoneInfo,
+    values: Mapping[str, Any],
+    error: str | None,
+    panel_state: Mapping[str, str],
+) -> dict[str, Any]:
+    """What ``stats/_export.html`` shows: in the panel, or alone as an htmx answer."""
+    return {
+        "integration": integration,
+        "export": values,
+        "export_error": error,
+        "export_state": panel_state,
+        "all_queues": catalog,
+        "tz_name": tz.key,
+        "imported_from": long_label(integration.counted_from, tz)
+        if integration.counted_from
+        else None,
     }
+
+
+@dataclass
+class ExportForm:
+    """The export form as submitted: the values to show again, and either a query to run
+    or the reason it was refused."""
+
+    values: dict[str, Any]
+    query: stats.RangeQuery | None = None
+    error: str | None = None
+    filename: str = ""
+
+
+def read_export_form(integration: Integration, args: Mapping[str, str]) -> ExportForm:
+    """Check the export form: local calendar days, both ends included, before any row is read."""
+    tz = zone(integration.display_timezone)
+    fmt = (args.get("format") or "csv").strip().lower()
+    getlist = getattr(args, "getlist", None)
+    names = getlist("queue") if getlist else ([args["queue"]] if args.get("queue") else [])
+    queues = [name for name in names if name.strip()]
+    form = ExportForm(
+        {
+            "from": args.get("from", ""),
+            "to": args.get("to", ""),
+            "queues": queues,
+            "format": fmt if fmt in FORMATS else "csv",
+        }
+    )
     try:
         if fmt not in FORMATS:
             raise stats.QueryError(f"Choose CSV or JSON, not “{fmt[:20]}”.")
-        first = parse_day(request.args.get("from"), name="from")
-        last = parse_day(request.args.get("to"), name="to")
+        first = parse_day(args.get("from"), name="from")
+        last = parse_day(args.get("to"), name="to")
         if first is None or last is None:
             raise stats.QueryError("Choose both the first and the last day to export.")
         if first > last:
@@ -497,20 +724,73 @@ def export(integration_id: int):  # type: ignore[no-untyped-def]
             )
         start, _ = period_range("day", first, tz)
         _, end = period_range("day", last, tz)
-        query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+        form.query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+        form.filename = export_filename(integration, first.isoformat(), last.isoformat(), fmt)
     except (DateInputError, stats.QueryError) as exc:
-        args = {"span": "week", "date": values["from"]} if _valid_day(values["from"]) else {}
+        form.error = str(exc)
+    return form
+
+
+def _download_url(integration: Integration, form: ExportForm) -> str:
+    query: dict[str, Any] = {"from": form.values["from"].strip(), "to": form.values["to"].strip()}
+    if form.values["queues"]:
+        query["queue"] = form.values["queues"]
+    query["format"] = form.values["format"]
+    return url_for("stats.export", integration_id=integration.id, **query)
+
+
+def _export_form_partial(integration: Integration, form: ExportForm):  # type: ignore[no-untyped-def]
+    """The export form alone, with its message: the htmx answer to a check or a refusal."""
+    tz = zone(integration.display_timezone)
+    panel_state = {field: request.args.get(field, "") for field in PANEL_FIELDS}
+    context = _export_context(
+        integration,
+        stats.queue_catalog(integration),
+        tz,
+        form.values,
+        form.error,
+        {field: value for field, value in panel_state.items() if value},
+    )
+    return render_template("stats/_export.html", **context)
+
+
+@bp.get("/integrations/<int:integration_id>/stats/export/check")
+def export_check(integration_id: int):  # type: ignore[no-untyped-def]
+    """Inline check of the export form as the admin changes it: the form with its message
+    (or without one, which clears an earlier message)."""
+    integration = get_integration(integration_id, allow_deleted=True)
+    return _export_form_partial(integration, read_export_form(integration, request.args))
+
+
+@bp.get("/integrations/<int:integration_id>/stats/export")
+def export(integration_id: int):  # type: ignore[no-untyped-def]
+    """Download from the page.
+
+    With htmx the form is checked first: a refusal comes back as the form with its message
+    (swapped next to the Download button, the chart untouched), an accepted form as an
+    ``HX-Redirect`` to this same URL without htmx, which the browser saves as a file.
+    Without JavaScript a refusal is the statistics page, as it was, with the message on top.
+    """
+    integration = get_integration(integration_id, allow_deleted=True)
+    form = read_export_form(integration, request.args)
+    if _wants_partial():
+        if form.error is not None:
+            return _export_form_partial(integration, form)
+        response = current_app.make_response(("", 204))
+        response.headers["HX-Redirect"] = _download_url(integration, form)
+        return response
+    if form.error is not None or form.query is None:
+        panel_args = {
+            key: request.args[field]
+            for field, key in PANEL_FIELDS.items()
+            if request.args.get(field, "").strip()
+        }
         context = panel_context(
-            integration, args, HOST_PAGE, export_error=str(exc), export_values=values
+            integration,
+            panel_args,
+            HOST_PAGE,
+            export_error=form.error,
+            export_values=form.values,
         )
         return render_template("stats/page.html", **context), 400
-    return export_response(
-        query, fmt, filename=export_filename(integration, first.isoformat(), last.isoformat(), fmt)
-    )
-
-
-def _valid_day(text: str) -> bool:
-    try:
-        return parse_day(text) is not None
-    except DateInputError:
-        return False
+    return export_response(form.query, form.values["format"], filename=form.filename)

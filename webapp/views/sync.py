@@ -53,9 +53,14 @@ def _panel(  # type: ignore[no-untyped-def]
     integration: Integration,
     message: str | None = None,
     *,
-    finished: bool = False,
+    changed: bool = False,
     waiting: Waiting | None = None,
 ):
+    """The panel fragment; ``changed`` when it shows a run start or end for the first time.
+
+    Other regions (heading badge, list, statistics) refetch on ``sync-changed``, so it is
+    sent only on those two transitions, never on every poll of a run in progress.
+    """
     response = current_app.make_response(
         render_template(
             "sync/_panel.html",
@@ -66,8 +71,7 @@ def _panel(  # type: ignore[no-untyped-def]
             waiting=waiting,
         )
     )
-    if finished:
-        # The run that this panel was polling has ended: let other regions refresh.
+    if changed:
         response.headers["HX-Trigger"] = "sync-changed"
     return response
 
@@ -91,10 +95,13 @@ def panel(integration_id: int):  # type: ignore[no-untyped-def]
         # The panel is a fragment; a bookmarked or reloaded URL gets the whole page.
         return redirect(url_for("integrations.detail", integration_id=integration.id))
     was_polling = request.args.get("polling") == "1"
-    running = active_run(integration) is not None
-    waiting = None if running else _still_waiting(integration)
-    finished = was_polling and not running and waiting is None
-    return _panel(integration, finished=finished, waiting=waiting)
+    run = active_run(integration)
+    waiting = None if run else _still_waiting(integration)
+    # The poll URL names the run the previous response showed (if any): a different
+    # running run has just started; no run after polling means the one awaited has ended.
+    started = run is not None and request.args.get("run", type=int) != run.id
+    finished = was_polling and run is None and waiting is None
+    return _panel(integration, changed=started or finished, waiting=waiting)
 
 
 @bp.post("/integrations/<int:integration_id>/sync")
@@ -115,11 +122,14 @@ def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
             waiting = Waiting(before, time.time() + START_WAIT_SECONDS)
     integration = get_integration(integration_id)
     if request.htmx:
+        # Running (started, or already running elsewhere) or already over (inline): either
+        # way the other regions are out of date. Still waiting: the first poll that sees
+        # the run tells them. Paused: nothing happened.
         running = active_run(integration) is not None
         return _panel(
             integration,
             message,
-            finished=not running and waiting is None,
+            changed=running or (waiting is None and not integration.paused),
             waiting=None if running else waiting,
         )
     flash(message, "info")
