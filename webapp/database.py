@@ -46,6 +46,7 @@ def open_database(url: str) -> Database:
     db.initialize(database)
     with database.connection_context():
         database.create_tables(ALL_MODELS, safe=True)
+        add_missing_columns(database)
     if is_sqlite(database) and database.database not in ("", ":memory:"):
         # SQLite checkpoints the WAL and syncs the file whenever its *last* connection
         # closes, and every request closes its own: without this idle anchor (opened once
@@ -55,6 +56,38 @@ def open_database(url: str) -> Database:
         anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
         database._wal_anchor = anchor  # type: ignore[attr-defined]
     return database
+
+
+def add_missing_columns(database: Database) -> list[str]:
+    """Add columns that newer code declares but an older database file lacks.
+
+    An on-prem box upgrades by pulling new code over its existing SQLite file; tables are
+    created when missing, but ``create_tables`` never alters one. Only additive changes are
+    done here (nullable columns or columns with a default), through peewee's own migrator;
+    anything else needs a written migration and stops the start with a clear message.
+    """
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(database)
+    operations = []
+    added: list[str] = []
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        present = {column.name for column in database.get_columns(table)}
+        for field in model._meta.sorted_fields:
+            if field.column_name in present:
+                continue
+            if not field.null and field.default is None:
+                raise RuntimeError(
+                    f"The database lacks column {table}.{field.column_name}, which cannot be "
+                    "added automatically (not nullable, no default): a migration is needed."
+                )
+            operations.append(migrator.add_column(table, field.column_name, field))
+            added.append(f"{table}.{field.column_name}")
+    if operations:
+        with database.atomic():
+            migrate(*operations)
+    return added
 
 
 def is_sqlite(database: Database) -> bool:
