@@ -487,3 +487,11 @@ def test_delete_confirmation_name_ignores_case_and_a_wrong_name_deletes_nothing(
     )
     with db.connection_context():
         assert Integration.select().count() == 0
+
+
+def test_list_shows_times_in_the_integrations_display_zone(admin_client, fake_freshchat):
+    create(admin_client, fake_freshchat, display_timezone="Europe/Berlin")
+    with db.connection_context():
+        Integration.update(last_sync_finished_at=datetime(2026, 1, 15, 8, 0)).execute()
+    listing = admin_client.get("/integrations").get_data(as_text=True)
+    assert "2026-01-15 09:00 CET" in listing
