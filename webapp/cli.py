@@ -61,6 +61,9 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
             )
         except DomainError as exc:
             _fail(str(exc))
+        twin = service.connected_to(host)
+        if twin is not None:
+            _fail(f"{host} is already connected as “{twin.name}”.")
         api_key = api_key.strip()
         if not api_key or any(ch.isspace() for ch in api_key):
             _fail("the API key is empty or contains spaces.")

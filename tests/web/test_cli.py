@@ -141,6 +141,8 @@ def test_add_checks_the_credentials_then_saves_encrypted(cli, sim):
 )
 def test_add_refusals_exit_non_zero_with_one_line_and_save_nothing(app, cli, args, fragments):
     add(app, "Support")
+    with db.connection_context():  # free the simulated account for the "Other" attempts
+        Integration.update(domain="elsewhere.freshchat.com").execute()
     values = {"--name": "Other", "--domain": DOMAIN, "--api-key": ADMIN_KEY}
     values.update(dict(zip(args[::2], args[1::2], strict=True)))
     result = cli("integrations", "add", *[part for pair in values.items() for part in pair])
@@ -423,3 +425,12 @@ def test_stats_of_a_deleted_integration_are_still_exported(app, cli, with_stats)
     assert cli("integrations", "delete", "Support").exit_code == 0
     result = cli("stats", "Support", "--from", "2026-11-02T09:00:00Z", "--to", "2026-11-02T10:00Z")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 5
+
+
+def test_add_refuses_an_account_that_is_already_connected(app, cli):
+    add(app, "Support")
+    result = cli(
+        "integrations", "add", "--name", "Twin", "--domain", DOMAIN, "--api-key", ADMIN_KEY
+    )
+    failed_with(result, "already connected as “Support”")
+    assert [i.name for i in integrations()] == ["Support"]
