@@ -32,21 +32,48 @@ ADMIN_PASSWORD = "correct horse battery"
 TEST_API_URL = "https://{domain}/v2"
 
 
-@pytest.fixture
-def app(tmp_path):
-    """An app over a temporary SQLite file. CSRF stays ON: tests send real tokens."""
+def make_test_app(folder, database_name: str = "app.db", *, strict: bool = True, **settings):
+    """An app over a SQLite file in ``folder``; ``settings`` add to or override the basics.
+
+    CSRF stays ON: tests send real tokens. ``strict`` makes templates fail on undefined
+    names instead of rendering them empty. Callers reset ``db`` when done.
+    """
     application = create_app(
         {
             "TESTING": True,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "INSTANCE_PATH": folder / "instance",
+            "DATABASE_URL": f"sqlite:///{folder / database_name}",
             "SECRET_KEY": "test-secret",
-            "FRESHCHAT_API_URL": TEST_API_URL,
-            "SYNC_NOW_INLINE": True,
-            "EXTRACT_POLL_SECONDS": 0.0,
+            **settings,
         }
     )
-    application.jinja_env.undefined = __import__("jinja2").StrictUndefined
+    if strict:
+        application.jinja_env.undefined = __import__("jinja2").StrictUndefined
+    return application
+
+
+def add_integration(app, name: str, domain: str, api_key: str, **fields) -> int:
+    """Save an integration directly (no form, no credential check); ``fields`` then set
+    any stored column, e.g. a paused flag or a sync outcome."""
+    from webapp import integrations as service
+    from webapp.models import Integration
+
+    with app.app_context(), db.connection_context():
+        integration = service.create(
+            service.IntegrationInput(name, domain, api_key, backfill_days=2),
+            app.extensions["secret_box"],
+        )
+        if fields:
+            Integration.update(**fields).where(Integration.id == integration.id).execute()
+        return integration.id
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app over a temporary SQLite file, Freshchat answered by ``responses``."""
+    application = make_test_app(
+        tmp_path, FRESHCHAT_API_URL=TEST_API_URL, SYNC_NOW_INLINE=True, EXTRACT_POLL_SECONDS=0.0
+    )
     yield application
     db.initialize(None)
 

@@ -232,7 +232,6 @@ def _counted_from(integration_id: int) -> datetime | None:
 # What _apply_batch reads of a stored chat (state_from_row, _stored_triple).
 _LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *_STATE_FIELDS, *_CONTACT_FIELDS)
 _LOAD_SIZES = (8, 64, 256, MAX_VARIABLES)  # IN-list lengths, so few statements are built
-_LOAD_SQL_CACHE: dict[tuple[type, int], str] = {}
 _LOAD_CONVERTERS = tuple(
     (index, getattr(Chat, name).python_value)
     for index, name in enumerate(_LOAD_FIELDS)
@@ -241,20 +240,14 @@ _LOAD_CONVERTERS = tuple(
 
 
 def _load_sql(size: int) -> str:
-    """``SELECT`` of ``_LOAD_FIELDS`` for ``size`` conversation ids, in the bound dialect.
-
-    Peewee builds the text once per (dialect, size); building a 900-value ``IN`` list
-    through the query builder for every batch cost more than the lookup itself.
-    """
-    key = (type(db.obj), size)
-    sql = _LOAD_SQL_CACHE.get(key)
-    if sql is None:
-        query = Chat.select(*(getattr(Chat, name) for name in _LOAD_FIELDS)).where(
+    """``SELECT`` of ``_LOAD_FIELDS`` for ``size`` conversation ids, prepared once per size:
+    building a 900-value ``IN`` list for every batch cost more than the lookup itself."""
+    return prepared_sql(
+        ("chats.load_rows", size),
+        lambda: Chat.select(*(getattr(Chat, name) for name in _LOAD_FIELDS)).where(
             (Chat.integration == 0) & Chat.conversation_id.in_([""] * size)
-        )
-        sql, _params = query.sql()
-        _LOAD_SQL_CACHE[key] = sql
-    return sql
+        ),
+    )
 
 
 def _load_rows(integration_id: int, conversation_ids: Sequence[str]) -> dict[str, dict]:
@@ -389,6 +382,40 @@ def apply_changes(
     return result
 
 
+def _counting_inputs(integration_id: int) -> tuple[frozenset[str], datetime | None]:
+    """What counting needs besides the chat: the live groups and where history starts."""
+    return _live_group_ids(integration_id), _counted_from(integration_id)
+
+
+class _Rewrites:
+    """Chat rows one transaction rewrites, and the intervals whose counts they move.
+
+    Shared by applying changes and recounting: both end by upserting the rows and
+    recomputing exactly the intervals a contact left or entered.
+    """
+
+    def __init__(self, integration_id: int, result: ApplyResult) -> None:
+        self.integration_id = integration_id
+        self.result = result
+        self.rows: list[tuple] = []
+        self.touched: set[datetime] = set()
+
+    def add(self, state: ChatState, contact: Contact | None, before: tuple, after: tuple) -> None:
+        values = row_values_from_state(state, contact)
+        values["integration"] = self.integration_id
+        self.rows.append(tuple(values[name] for name in _WRITE_FIELDS))
+        if before[:2] != after[:2]:
+            self.result.contacts_changed += 1
+            self.touched.update(t for t in (before[1], after[1]) if t is not None)
+
+    def write(self) -> None:
+        _upsert(self.rows)
+        if self.touched:
+            self.result.intervals_recomputed += _recompute_intervals(
+                self.integration_id, self.touched
+            )
+
+
 def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
     by_conversation: dict[str, list[ChatChange]] = {}
     for change in batch:
@@ -397,11 +424,9 @@ def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
     with _write_transaction():
         # Read under the write lock, like the chats: a group refresh committed between two
         # batches (another thread) must not leave chats counted against the old group set.
-        live = _live_group_ids(integration_id)
-        counted_from = _counted_from(integration_id)
+        live, counted_from = _counting_inputs(integration_id)
         stored = _load_rows(integration_id, list(by_conversation))
-        writes: list[tuple] = []
-        touched: set[datetime] = set()
+        rewrites = _Rewrites(integration_id, result)
         for conversation_id, conversation_changes in by_conversation.items():
             row = stored.get(conversation_id)
             if row is None:
@@ -418,15 +443,8 @@ def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
             after_triple = _contact_triple(contact)
             if row is not None and state == before and after_triple == before_triple:
                 continue
-            values = row_values_from_state(state, contact)
-            values["integration"] = integration_id
-            writes.append(tuple(values[name] for name in _WRITE_FIELDS))
-            if before_triple[:2] != after_triple[:2]:
-                result.contacts_changed += 1
-                touched.update(t for t in (before_triple[1], after_triple[1]) if t is not None)
-        _upsert(writes)
-        if touched:
-            result.intervals_recomputed = _recompute_intervals(integration_id, touched)
+            rewrites.add(state, contact, before_triple, after_triple)
+        rewrites.write()
     return result
 
 
@@ -448,8 +466,7 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
     last_id = 0
     while True:
         with _write_transaction():
-            live = _live_group_ids(integration_id)
-            counted_from = _counted_from(integration_id)
+            live, counted_from = _counting_inputs(integration_id)
             condition = (Chat.integration == integration_id) & (Chat.id > last_id)
             if only is not None:
                 condition &= only
@@ -459,8 +476,7 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
                 break
             last_id = rows[-1]["id"]
             result.chats_seen += len(rows)
-            writes: list[tuple] = []
-            touched: set[datetime] = set()
+            rewrites = _Rewrites(integration_id, result)
             for row in rows:
                 state = state_from_row(row)
                 contact = contact_for(state, live, counted_from)
@@ -468,15 +484,8 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
                 after_triple = _contact_triple(contact)
                 if after_triple == before_triple:
                     continue
-                values = row_values_from_state(state, contact)
-                values["integration"] = integration_id
-                writes.append(tuple(values[name] for name in _WRITE_FIELDS))
-                if before_triple[:2] != after_triple[:2]:
-                    result.contacts_changed += 1
-                    touched.update(t for t in (before_triple[1], after_triple[1]) if t is not None)
-            _upsert(writes)
-            if touched:
-                result.intervals_recomputed += _recompute_intervals(integration_id, touched)
+                rewrites.add(state, contact, before_triple, after_triple)
+            rewrites.write()
     return result
 
 

@@ -47,7 +47,6 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -664,37 +663,6 @@ def apply_after_sync(integration_id: int, client_factory: ClientFactory) -> None
 def record_refusal(integration_id: int | None, status_code: int, reason: str) -> None:
     """Count a refused request against its integration (None: the key was not ours)."""
     RefusedRequest.create(integration=integration_id, status_code=status_code, reason=reason[:255])
-
-
-class RateLimiter:
-    """At most ``limit`` requests per key in any sliding ``window`` seconds.
-
-    A log of timestamps per key (bounded by ``limit``) gives an exact limit and an exact
-    Retry-After; refused requests are not logged, so a client that waits gets through.
-    """
-
-    def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> int | None:
-        """None when the request may pass (and counts it), else seconds to wait."""
-        if self.limit <= 0:
-            return None
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(1, math.ceil(hits[0] + self.window - now))
-            hits.append(now)
-            return None
 
 
 # --------------------------------------------------------------------------- the page

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 import pytest
 from flask import Flask
 
-from webapp import chats, create_app, push
+from tests.conftest import make_test_app
+from webapp import chats, push
 from webapp import integrations as service
 from webapp.counting import REASON_DELETED, REASON_GROUP, REASON_NO_GROUP, UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
@@ -62,15 +63,13 @@ def envelopes(server) -> list[dict]:
 
 @pytest.fixture
 def app(tmp_path, server) -> Iterator[Flask]:
-    application = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'push_pull.db'}",
-            "SECRET_KEY": "test",
-            "FRESHCHAT_API_URL": server.api_url_template,
-            "PUSH_RATE_LIMIT_PER_MINUTE": 0,  # unlimited: the tests send fast on purpose
-        }
+    application = make_test_app(
+        tmp_path,
+        "push_pull.db",
+        strict=False,
+        SECRET_KEY="test",
+        FRESHCHAT_API_URL=server.api_url_template,
+        PUSH_RATE_LIMIT_PER_MINUTE=0,  # unlimited: the tests send fast on purpose
     )
     yield application
     db.initialize(None)

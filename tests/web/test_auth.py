@@ -131,8 +131,8 @@ def test_secure_cookie_setting_comes_from_the_environment(tmp_path, monkeypatch)
 
 
 def test_repeated_wrong_passwords_are_slowed_down(client, app):
-    from webapp.login_throttle import MAX_FAILURES
     from webapp.security import hash_password
+    from webapp.views.auth import LOGIN_MAX_FAILURES as MAX_FAILURES
 
     with app.app_context(), db.connection_context():
         Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
@@ -148,17 +148,17 @@ def test_repeated_wrong_passwords_are_slowed_down(client, app):
 
 
 def test_login_throttle_window_slides():
-    from webapp.login_throttle import LoginThrottle
+    from webapp.rate_limit import SlidingWindowLimit
 
     now = [0.0]
-    throttle = LoginThrottle(max_failures=2, window=60, clock=lambda: now[0])
-    throttle.failed("a")
-    throttle.failed("a")
+    throttle = SlidingWindowLimit(2, window=60, clock=lambda: now[0])
+    throttle.record("a")
+    throttle.record("a")
     assert throttle.wait_seconds("a") == 60 and throttle.wait_seconds("b") == 0
     now[0] = 30.0
     assert throttle.wait_seconds("a") == 30
     now[0] = 60.0
     assert throttle.wait_seconds("a") == 0
-    throttle.failed("a")
-    throttle.succeeded("a")
+    throttle.record("a")
+    throttle.forget("a")
     assert throttle.wait_seconds("a") == 0

@@ -11,10 +11,9 @@ import io
 import json
 from datetime import datetime, timedelta
 
-import jinja2
 import pytest
 
-from webapp import create_app
+from tests.conftest import add_integration, make_test_app
 from webapp import integrations as service
 from webapp.counting import UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
@@ -40,17 +39,9 @@ def sim():
 
 @pytest.fixture
 def app(tmp_path, sim):
-    application = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-            "SECRET_KEY": "test-secret",
-            "FRESHCHAT_API_URL": sim.server.api_url_template,
-            "EXTRACT_POLL_SECONDS": 0.0,
-        }
+    application = make_test_app(
+        tmp_path, FRESHCHAT_API_URL=sim.server.api_url_template, EXTRACT_POLL_SECONDS=0.0
     )
-    application.jinja_env.undefined = jinja2.StrictUndefined
     yield application
     db.initialize(None)
 
@@ -77,14 +68,7 @@ def failed_with(result, *fragments: str) -> str:
 
 
 def add(app, name: str = "Support", api_key: str = ADMIN_KEY, **fields) -> int:
-    with app.app_context(), db.connection_context():
-        integration = service.create(
-            service.IntegrationInput(name, DOMAIN, api_key, backfill_days=2),
-            app.extensions["secret_box"],
-        )
-        if fields:
-            Integration.update(**fields).where(Integration.id == integration.id).execute()
-        return integration.id
+    return add_integration(app, name, DOMAIN, api_key, **fields)
 
 
 def integrations() -> list[Integration]:

@@ -23,6 +23,7 @@ from webapp.models import (
     IntervalStat,
     RefusedRequest,
 )
+from webapp.rate_limit import SlidingWindowLimit
 from webapp.timeutil import utcnow
 
 URL = "/api/v1/freshchat/events"
@@ -418,7 +419,7 @@ def test_429_when_a_key_sends_too_fast(app, client, integ):
 
 def test_rate_limiter_slides_and_reports_the_wait():
     now = [1000.0]
-    limiter = push.RateLimiter(2, window=60, clock=lambda: now[0])
+    limiter = SlidingWindowLimit(2, window=60, clock=lambda: now[0])
     assert limiter.check("k") is None
     now[0] += 10
     assert limiter.check("k") is None

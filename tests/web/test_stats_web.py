@@ -8,12 +8,12 @@ import json
 import re
 from datetime import datetime, timedelta
 
-import jinja2
 import pytest
 import responses
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, Browserless, csrf_token_from
-from webapp import create_app, integrations
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, Browserless, csrf_token_from, make_test_app
+from tests.web.test_integrations_web import ACCOUNT, CONFIG_URL
+from webapp import integrations
 from webapp.changes import ChatChange
 from webapp.chats import apply_changes, refresh_groups
 from webapp.counting import REASON_GROUP, REASON_SPAM
@@ -85,15 +85,7 @@ def shared(tmp_path_factory):
     share one database instead of paying that for every test.
     """
     tmp = tmp_path_factory.mktemp("stats")
-    application = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": tmp / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-            "SECRET_KEY": "test-secret",
-        }
-    )
-    application.jinja_env.undefined = jinja2.StrictUndefined
+    application = make_test_app(tmp)
     integration_id = seed()
     partial_id = seed("Partial", counted_from=IMPORT_START)
     with db.connection_context():
@@ -872,18 +864,6 @@ def test_api_unknown_queue_lists_the_known_ones(reader, acme):
 
 
 # --------------------------------------------------------------------------- display zone
-
-
-CONFIG_URL = "https://acme.freshchat.com/v2/accounts/configuration"
-ACCOUNT = {
-    "account_id": "1",
-    "app_id": "2",
-    "plan_type": "pro",
-    "bundle_type": "fc",
-    "datacenter": "US",
-    "account_domain": "acme",
-    "organisation_domain": "acme",
-}
 
 
 def test_display_time_zone_is_saved_edited_and_used(admin_client):

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import jinja2
 import pytest
 
-from webapp import create_app, scheduler
-from webapp import integrations as service
+from tests.conftest import add_integration, make_test_app
+from webapp import scheduler
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
 from webapp.models import Integration, SyncRun
@@ -38,32 +37,19 @@ def sim_server():
 @pytest.fixture
 def app(tmp_path, sim_server):
     """Like the shared ``app`` fixture (CSRF on), but Freshchat is the local simulator."""
-    application = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-            "SECRET_KEY": "test-secret",
-            "FRESHCHAT_API_URL": sim_server.api_url_template,
-            "SYNC_NOW_INLINE": True,
-            "EXTRACT_POLL_SECONDS": 0.0,
-        }
+    application = make_test_app(
+        tmp_path,
+        FRESHCHAT_API_URL=sim_server.api_url_template,
+        SYNC_NOW_INLINE=True,
+        EXTRACT_POLL_SECONDS=0.0,
     )
-    application.jinja_env.undefined = jinja2.StrictUndefined
     yield application
     scheduler.shutdown()
     db.initialize(None)
 
 
 def add(app, name="Support", api_key=ADMIN_KEY, **fields) -> int:
-    with app.app_context(), db.connection_context():
-        integration = service.create(
-            service.IntegrationInput(name, DOMAIN, api_key, backfill_days=2),
-            app.extensions["secret_box"],
-        )
-        if fields:
-            Integration.update(**fields).where(Integration.id == integration.id).execute()
-        return integration.id
+    return add_integration(app, name, DOMAIN, api_key, **fields)
 
 
 def get_row(integration_id: int) -> Integration:

@@ -31,6 +31,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp import push
 from webapp.integrations import check_app_key, current_app_key
 from webapp.models import Integration
+from webapp.rate_limit import SlidingWindowLimit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,11 +39,11 @@ _LIMITER_KEY = "push_rate_limiter"
 EVENTS_PATH = "/freshchat/events"  # under bp.url_prefix
 
 
-def _limiter(app: Flask) -> push.RateLimiter:
+def _limiter(app: Flask) -> SlidingWindowLimit:
     limiter = app.extensions.get(_LIMITER_KEY)
     limit = int(app.config["PUSH_RATE_LIMIT_PER_MINUTE"])
     if limiter is None or limiter.limit != limit:
-        limiter = push.RateLimiter(limit)
+        limiter = SlidingWindowLimit(limit)
         app.extensions[_LIMITER_KEY] = limiter
     return limiter
 

@@ -17,11 +17,15 @@ from flask import (
 
 from webapp.extensions import db
 from webapp.forms import ActionForm, LoginForm, SetupForm
-from webapp.login_throttle import LoginThrottle
 from webapp.models import Admin
+from webapp.rate_limit import SlidingWindowLimit
 from webapp.security import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
+
+# After this many failed sign-ins from one address within the window, sign-in waits.
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_SECONDS = 300.0
 
 
 def _safe_next(target: str | None) -> str:
@@ -59,7 +63,7 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     client = request.remote_addr or "unknown"
     if form.validate_on_submit():
-        wait = _throttle().wait_seconds(client)
+        wait = _failed_logins().wait_seconds(client)
         if wait:
             form.password.errors.append(
                 f"Too many failed sign-ins from here. Try again in {wait // 60 + 1} minute(s)."
@@ -67,21 +71,23 @@ def login():  # type: ignore[no-untyped-def]
             return render_template("auth/login.html", form=form), 429
         admin = Admin.get_or_none(Admin.username == form.username.data)
         if admin is not None and verify_password(admin.password_hash, form.password.data):
-            _throttle().succeeded(client)
+            _failed_logins().forget(client)
             session.clear()
             session.permanent = True
             session["admin_id"] = admin.id
             return redirect(_safe_next(form.next.data), code=303)
-        _throttle().failed(client)
+        _failed_logins().record(client)
         form.password.errors.append("Unknown username or wrong password.")
     elif not form.is_submitted():
         form.next.data = request.args.get("next", "")
     return render_template("auth/login.html", form=form)
 
 
-def _throttle() -> LoginThrottle:
-    """One throttle per app (tests build many apps in one process)."""
-    return current_app.extensions.setdefault("login_throttle", LoginThrottle())
+def _failed_logins() -> SlidingWindowLimit:
+    """Failed sign-ins per client address; one per app (tests build many in one process)."""
+    return current_app.extensions.setdefault(
+        "failed_logins", SlidingWindowLimit(LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
+    )
 
 
 @bp.post("/logout")
