@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 from peewee import EXCLUDED, DateTimeField, Expression, SqliteDatabase, fn
 from peewee import __exception_wrapper__ as _as_peewee_errors
@@ -28,14 +28,11 @@ from peewee import __exception_wrapper__ as _as_peewee_errors
 from webapp.changes import ChatChange
 from webapp.chatstate import ChatState, GroupObservation, merge
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY, Contact, contact_for
-from webapp.database import prepared_sql
+from webapp.database import MAX_VARIABLES, padded_in_lists, prepared_sql
 from webapp.extensions import db
 from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.timeutil import utcnow
 
-# SQLite builds before 3.32 allow 999 bound variables per statement; stay under that so the
-# same code runs on any build (and on PostgreSQL, whose limit is far higher).
-MAX_VARIABLES = 900
 DEFAULT_BATCH_SIZE = 2000
 # Chats read per transaction when recounting from stored state.
 RECOUNT_BATCH_SIZE = 2000
@@ -62,8 +59,6 @@ _WRITE_FIELDS: tuple[str, ...] = (
     *_STATE_FIELDS,
     *_CONTACT_FIELDS,
 )
-
-_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -187,11 +182,6 @@ def _stored_triple(row: Mapping[str, Any]) -> tuple[str | None, datetime | None,
 # --------------------------------------------------------------------------- helpers
 
 
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _write_transaction() -> AbstractContextManager[Any]:
     """A transaction that takes the write lock up front on SQLite.
 
@@ -231,7 +221,6 @@ def _counted_from(integration_id: int) -> datetime | None:
 
 # What _apply_batch reads of a stored chat (state_from_row, _stored_triple).
 _LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *_STATE_FIELDS, *_CONTACT_FIELDS)
-_LOAD_SIZES = (8, 64, 256, MAX_VARIABLES)  # IN-list lengths, so few statements are built
 _LOAD_CONVERTERS = tuple(
     (index, getattr(Chat, name).python_value)
     for index, name in enumerate(_LOAD_FIELDS)
@@ -253,14 +242,12 @@ def _load_sql(size: int) -> str:
 def _load_rows(integration_id: int, conversation_ids: Sequence[str]) -> dict[str, dict]:
     """Stored rows of these conversations by id, as ``.dicts()`` would give them.
 
-    Runs prepared text with the driver (the last chunk padded by repeating an id, which
-    changes no result) and converts dates with the fields' own converters.
+    Runs prepared text with the driver (``padded_in_lists``) and converts dates with the
+    fields' own converters.
     """
     rows: dict[str, dict] = {}
-    for chunk in _chunks(conversation_ids, MAX_VARIABLES):
-        size = next(size for size in _LOAD_SIZES if size >= len(chunk))
-        params = [integration_id, *chunk, *([chunk[-1]] * (size - len(chunk)))]
-        for raw in db.execute_sql(_load_sql(size), params):
+    for size, chunk in padded_in_lists(conversation_ids):
+        for raw in db.execute_sql(_load_sql(size), [integration_id, *chunk]):
             values = list(raw)
             for index, convert in _LOAD_CONVERTERS:
                 if values[index] is not None:
@@ -306,14 +293,8 @@ def _recompute_intervals(integration_id: int, intervals: set[datetime]) -> int:
     disagree with the chats behind them.
     """
     ordered = sorted(intervals)
-    for chunk in _chunks(ordered, MAX_VARIABLES):
-        # Padded by repeating the last interval (no IN result changes) so that a few
-        # prepared statements serve every chunk length, as in _load_rows.
-        size = next(size for size in _LOAD_SIZES if size >= len(chunk))
-        values = [
-            IntervalStat.interval_start.db_value(value)
-            for value in (*chunk, *([chunk[-1]] * (size - len(chunk))))
-        ]
+    for size, chunk in padded_in_lists(ordered):
+        values = [IntervalStat.interval_start.db_value(value) for value in chunk]
         delete_sql, insert_sql = _recompute_sql(size)
         db.execute_sql(delete_sql, [integration_id, *values])
         db.execute_sql(insert_sql, [integration_id, *values])

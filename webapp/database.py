@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from peewee import Database, Field, Model, Query, SqliteDatabase
@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.models import ALL_MODELS
 
 _M = TypeVar("_M", bound=Model)
+_T = TypeVar("_T")
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -96,6 +97,25 @@ def is_sqlite(database: Database) -> bool:
 
 
 # --------------------------------------------------------------------------- prepared text
+
+# SQLite builds before 3.32 allow 999 bound variables per statement; stay under that so the
+# same code runs on any build (and on PostgreSQL, whose limit is far higher).
+MAX_VARIABLES = 900
+IN_LIST_SIZES = (1, 8, 64, 256, MAX_VARIABLES)
+
+
+def padded_in_lists(values: Sequence[_T]) -> Iterator[tuple[int, list[_T]]]:
+    """``values`` in chunks that fit one ``IN (...)`` list, as (size, padded chunk).
+
+    Each chunk is padded to one of ``IN_LIST_SIZES`` by repeating its last value, which
+    changes the result of no ``IN`` test, so that a handful of prepared statements
+    (``prepared_sql`` keyed by size) serve every length.
+    """
+    for start in range(0, len(values), MAX_VARIABLES):
+        chunk = list(values[start : start + MAX_VARIABLES])
+        size = next(size for size in IN_LIST_SIZES if size >= len(chunk))
+        yield size, chunk + [chunk[-1]] * (size - len(chunk))
+
 
 _SQL_CACHE: dict[tuple[type, Hashable], str] = {}
 

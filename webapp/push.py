@@ -47,19 +47,19 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from peewee import __exception_wrapper__ as _as_peewee_errors
 from peewee import fn
 
 from webapp import chats
 from webapp.changes import ChatChange
-from webapp.database import is_sqlite, prepared_sql
+from webapp.database import is_sqlite, padded_in_lists, prepared_sql
+from webapp.display_time import local_midnight_utc, local_today, zone
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
 from webapp.freshchat.events import (
@@ -84,9 +84,6 @@ REFUSAL_RETENTION = timedelta(days=30)
 PRUNE_EVERY = timedelta(hours=1)
 REFUSALS_SHOWN_DAYS = 7
 KEY_USE_PRECISION = timedelta(minutes=1)  # "last used" is not worth a write per request
-_IN_CHUNK = 900  # bound variables per IN (...) list; see chats.MAX_VARIABLES
-# IN-list lengths whose statement text is cached (shorter chunks are padded, see _in_list).
-_IN_SIZES = (1, 8, 64, 256, _IN_CHUNK)
 
 ClientFactory = Callable[[Integration], FreshchatClient]
 
@@ -246,21 +243,6 @@ def _write_transaction() -> Iterator[None]:
         yield
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _in_list(chunk: Sequence[Any]) -> tuple[int, list[Any]]:
-    """A cached IN-list length for ``chunk`` and the chunk padded to it.
-
-    Padding repeats the last value, which changes the result of no ``IN`` test; it lets a
-    handful of prepared statements (``prepared_sql``) serve every chunk length.
-    """
-    size = next(size for size in _IN_SIZES if size >= len(chunk))
-    return size, [*chunk, *([chunk[-1]] * (size - len(chunk)))]
-
-
 def _known_keys_sql(size: int) -> str:
     return prepared_sql(
         ("push.known_keys", size),
@@ -273,8 +255,7 @@ def _known_keys_sql(size: int) -> str:
 def _known_keys(integration_id: int, keys: Sequence[str]) -> dict[str, int]:
     """Stored events of this integration among ``keys``: event id by dedup key."""
     found: dict[str, int] = {}
-    for chunk in _chunks(keys):
-        size, values = _in_list(chunk)
+    for size, values in padded_in_lists(keys):
         cursor = db.execute_sql(_known_keys_sql(size), [integration_id, *values])
         found.update((key, event_id) for event_id, key in cursor)
     return found
@@ -383,8 +364,7 @@ def _lookup_needed(integration_id: int, items: Sequence[_Item]) -> set[str]:
     if not candidates:
         return set()
     known: set[str] = set()
-    for chunk in _chunks(candidates):
-        size, values = _in_list(chunk)
+    for size, values in padded_in_lists(candidates):
         sql = prepared_sql(
             ("push.histories", size),
             lambda size=size: Chat.select(Chat.conversation_id, Chat.group_history).where(
@@ -447,8 +427,7 @@ def _apply_items(
         result = chats.apply_changes(integration_id, changes)
         plain = [item.event_id for item in items if not errors or item.event_id not in errors]
         applied_at = InboundEvent.applied_at.db_value(now)
-        for chunk in _chunks(plain):
-            size, values = _in_list(chunk)
+        for size, values in padded_in_lists(plain):
             sql = prepared_sql(
                 ("push.mark_applied", size),
                 lambda size=size: InboundEvent.update(applied_at=now, error=None).where(
@@ -693,14 +672,8 @@ class PushSummary:
 
 def _local_midnight(now: datetime, timezone: str) -> datetime:
     """Start of today in the integration's display time zone, as naive UTC."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    utc = ZoneInfo("UTC")
-    local = now.replace(tzinfo=utc).astimezone(zone)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight.astimezone(utc).replace(tzinfo=None)
+    tz = zone(timezone)
+    return local_midnight_utc(local_today(tz, now), tz)
 
 
 def _as_datetime(value: object, default: datetime) -> datetime:
