@@ -134,3 +134,11 @@ def admin_client(app, client):
     assert response.status_code == 303, response.get_data(as_text=True)
     helper.refresh_token()
     return helper
+
+
+def pytest_report_header(config) -> str | None:
+    """Say when the suite runs with a moved clock (CI's second run), so a log shows it."""
+    import os
+
+    days = os.environ.get("TEST_TIME_SHIFT_DAYS")
+    return f"wall clock moved {days} days ahead (tests/timeshift)" if days else None

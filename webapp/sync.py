@@ -29,7 +29,7 @@ from webapp.freshchat.client import FreshchatClient, FreshchatError
 from webapp.freshchat.reports import MalformedReport, check_extract, iter_extract, open_extract
 from webapp.models import Integration, SyncRun
 from webapp.security import SecretBox
-from webapp.timeutil import floor_interval, utcnow
+from webapp.timeutil import floor_interval, now_from, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +328,7 @@ def run_sync_for_app(
             overlap=timedelta(minutes=int(app.config["SYNC_OVERLAP_MINUTES"])),
             poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
             on_step=on_step,
+            now=now_from(app.config),
         )
     except SyncBusy:
         log.info("integration %s: sync skipped, another one holds the lease", integration_id)

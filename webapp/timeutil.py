@@ -7,7 +7,9 @@ edges: parsing Freshchat's ISO strings and rendering in a display time zone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 INTERVAL = timedelta(minutes=15)
 UTC_NAME = "UTC"
@@ -59,3 +61,13 @@ def floor_interval(value: datetime) -> datetime:
     """Start of the 15-minute UTC interval (:00, :15, :30, :45) that holds ``value``."""
     value = to_naive_utc(value)
     return value.replace(minute=value.minute - value.minute % 15, second=0, microsecond=0)
+
+
+def now_from(config: Mapping[str, Any]) -> datetime:
+    """ "Now" as the app sees it: the ``CLOCK`` setting (a callable) when one is given.
+
+    Tests and the demo pin one clock for the simulator, the sync planner and the views, so
+    what a page calls "now" matches the data on any calendar day.
+    """
+    clock = config.get("CLOCK")
+    return clock() if clock is not None else utcnow()

@@ -17,7 +17,11 @@ PASSWORD = "a long enough passphrase"
 
 
 def _synced_integration(live_server) -> int:
-    """An admin and an integration synced from the simulated account (clock 2026-11-20)."""
+    """An admin and an integration synced from the simulated account (clock 2026-11-20 12:00).
+
+    Ten days of history: imported from 2026-11-10 12:00 UTC, so the week of 2026-11-02 lies
+    wholly before it and 2026-11-12 inside it.
+    """
     app = live_server.app
     with app.app_context():
         Admin.create(username=USERNAME, password_hash=hash_password(PASSWORD))
@@ -26,7 +30,7 @@ def _synced_integration(live_server) -> int:
                 name="Acme chats",
                 domain=SIM_DOMAIN,
                 api_key="demo-admin-key",
-                backfill_days=16,
+                backfill_days=10,
                 display_timezone="Europe/Berlin",
             ),
             app.extensions["secret_box"],
@@ -61,7 +65,7 @@ def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
     expect(page).to_have_url(re.compile(rf"{detail}\?span=week&date=2026-11-09$"))
     page.get_by_role("link", name="← Previous week").click()
     expect(period).to_contain_text("Mon 2026-11-02")
-    # Before the 16 days imported: said plainly, and no interval reads as a zero.
+    # Before the 10 days imported: said plainly, and no interval reads as a zero.
     expect(panel).to_contain_text("earlier intervals were not imported")
     expect(page.locator("#stats-table tr.absent-not-imported")).to_have_count(672)
     page.get_by_role("link", name="Next week →").click()

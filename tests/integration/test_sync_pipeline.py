@@ -562,3 +562,25 @@ def test_run_sync_for_app_skips_paused_integrations_on_schedule(app, server):
 
         integrations.delete(Integration.get_by_id(integration.id), remove_data=False)
         assert run_sync_for_app(app, integration.id, trigger="manual") is None
+
+
+def test_run_sync_for_app_plans_from_the_apps_clock_not_the_calendar(app, server):
+    """The app's ``CLOCK`` setting is "now" for the sync: the backfill of an account whose
+    own clock is years away from today still covers that account's days."""
+    sim: FreshchatSimulator = server.sim  # type: ignore[attr-defined]
+    sim.faults.clear()
+    pinned = datetime(2031, 3, 14, 9, 30)
+    account = sim.add_account(
+        SimAccount("pinned.freshchat.com", seed=3, chats_per_day=20, clock=lambda: pinned)
+    )
+    app.config.update(FRESHCHAT_API_URL=server.api_url_template, CLOCK=lambda: pinned)
+    with app.app_context(), db.connection_context():
+        integration = integrations.create(
+            IntegrationInput("Pinned", account.domain, account.admin_key, backfill_days=2),
+            app.extensions["secret_box"],
+        )
+        outcome = run_sync_for_app(app, integration.id, trigger="manual")
+        assert outcome is not None and outcome.ok, outcome and outcome.message
+        assert outcome.run.window_to == pinned
+        assert outcome.run.window_from == datetime(2031, 3, 12, 9, 30)
+        assert outcome.run.chats_seen > 0

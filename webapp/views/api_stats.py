@@ -8,13 +8,13 @@ key of *this* integration (a key opens one integration's data, never another's).
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request, session
 
 from webapp import stats
 from webapp.display_time import DateInputError, parse_instant
 from webapp.integrations import check_app_key
 from webapp.models import Admin, Integration
-from webapp.timeutil import utcnow
+from webapp.timeutil import now_from
 from webapp.views.stats import FORMATS, export_response
 
 bp = Blueprint("api_stats", __name__, url_prefix="/api/v1")
@@ -72,7 +72,9 @@ def intervals(integration_id: int):  # type: ignore[no-untyped-def]
                 "“from” included and “to” excluded, e.g. from=2026-11-16&to=2026-11-23."
             )
         queues = [name for name in request.args.getlist("queue") if name.strip()]
-        query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+        query = stats.RangeQuery.build(
+            integration, start, end, queues or None, now=now_from(current_app.config)
+        )
     except (DateInputError, stats.QueryError) as exc:
         return _refusal(400, str(exc))
     return export_response(query, fmt)

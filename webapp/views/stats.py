@@ -51,7 +51,7 @@ from webapp.display_time import (
     zone,
 )
 from webapp.models import Integration
-from webapp.timeutil import INTERVAL, iso_z, utcnow
+from webapp.timeutil import INTERVAL, iso_z, now_from
 from webapp.views.integrations import get_integration
 
 bp = Blueprint("stats", __name__)
@@ -235,7 +235,7 @@ def panel_context(
 ) -> dict[str, Any]:
     """Everything ``stats/_panel.html`` shows, computed from the query string."""
     tz = zone(integration.display_timezone)
-    now = utcnow()
+    now = now_from(current_app.config)
     catalog = stats.queue_catalog(integration)
     by_name = {queue.name: queue for queue in catalog}
     parsed = parse_state(args, tz, now, set(by_name))
@@ -724,7 +724,9 @@ def read_export_form(integration: Integration, args: Mapping[str, str]) -> Expor
             )
         start, _ = period_range("day", first, tz)
         _, end = period_range("day", last, tz)
-        form.query = stats.RangeQuery.build(integration, start, end, queues or None, now=utcnow())
+        form.query = stats.RangeQuery.build(
+            integration, start, end, queues or None, now=now_from(current_app.config)
+        )
         form.filename = export_filename(integration, first.isoformat(), last.isoformat(), fmt)
     except (DateInputError, stats.QueryError) as exc:
         form.error = str(exc)
