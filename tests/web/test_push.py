@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 import responses
 
-from webapp import chats, push
+from webapp import chats, push, push_lookups, push_summary
 from webapp import integrations as service
 from webapp.counting import UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
@@ -556,10 +556,10 @@ def test_failed_lookup_waits_then_applies_without_group(app, client, integ, fres
     with db.connection_context():
         errors = [e.error for e in InboundEvent.select()]
         assert all(e and "group lookup failed" in e for e in errors)
-        summary = push.summary(Integration.get_by_id(integration_id))
+        summary = push_summary.summary(Integration.get_by_id(integration_id))
         assert summary.pending == 2 and summary.failed == 2
         assert "Freshchat rejected the API key" in summary.last_error
-    later = utcnow() + push.LOOKUP_GIVE_UP + timedelta(minutes=1)
+    later = utcnow() + push_lookups.LOOKUP_GIVE_UP + timedelta(minutes=1)
     freshchat.get(CONVERSATION_URL.format("a"), status=401, json={"code": 401})
     with app.app_context(), db.connection_context():
         assert push.apply_pending_for(integration_id, lambda i: _client(app, i), now=later) == 2
@@ -615,10 +615,12 @@ def test_page_before_any_event(app, admin_client):
 
 def test_events_today_counts_from_local_midnight():
     # 23:30 UTC on Nov 1 is already Nov 2 in Berlin (UTC+1): today began at 23:00 UTC.
-    assert push._local_midnight(datetime(2026, 11, 1, 23, 30), "Europe/Berlin") == datetime(
+    assert push_summary._local_midnight(datetime(2026, 11, 1, 23, 30), "Europe/Berlin") == datetime(
         2026, 11, 1, 23, 0
     )
-    assert push._local_midnight(datetime(2026, 11, 1, 23, 30), "UTC") == datetime(2026, 11, 1)
+    assert push_summary._local_midnight(datetime(2026, 11, 1, 23, 30), "UTC") == datetime(
+        2026, 11, 1
+    )
 
 
 def test_prune_keeps_pending_events(app, client, integ):

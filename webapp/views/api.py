@@ -28,7 +28,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp import push
+from webapp import push, push_body, push_summary
 from webapp.integrations import check_app_key, current_app_key
 from webapp.models import Integration
 from webapp.rate_limit import SlidingWindowLimit
@@ -119,8 +119,8 @@ def events_endpoint():  # type: ignore[no-untyped-def]
         return _refuse(413, too_large, integration_id)
 
     try:
-        events = push.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
-    except push.BatchRefused as refused:
+        events = push_body.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
+    except push_body.BatchRefused as refused:
         return _refuse(
             refused.status,
             refused.message,
@@ -171,7 +171,7 @@ def push_section(integration: Integration) -> dict[str, Any]:
     """Everything ``integrations/_push_section.html`` shows, read from the database."""
     config = current_app.config
     return {
-        "summary": push.summary(integration),
+        "summary": push_summary.summary(integration),
         "url": events_url(),
         "key": current_app_key(integration),
         "max_body": _size_text(int(config["PUSH_MAX_BODY_BYTES"])),
