@@ -1,7 +1,10 @@
-"""Reading one push request body: decode, validate and translate every envelope at once.
+"""Reading one push request body: decode, trim, validate and translate every envelope.
 
 One bad envelope refuses the whole batch (``BatchRefused``), so nothing is ever half-stored
-and the answer lists every problem by envelope index and field path.
+and the answer lists every problem by envelope index and field path. Each envelope is
+trimmed to what counting reads (``envelope_shape.trim``) before anything else looks at it,
+so ``iparams``, message texts and personal data are never hashed, stored or logged.
+Unknown event names are counted as ignored and not stored.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.changes import ChatChange
+from webapp.freshchat.envelope_shape import MAX_DEPTH, deeper_than, is_known, trim
 from webapp.freshchat.events import dedup_key, envelope_to_changes, validate_envelope
 
 EVENT_NAME_MAX = 64  # InboundEvent.event_name; the full name stays in the body
@@ -85,7 +89,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_batch(raw: bytes, *, max_events: int) -> list[IncomingEvent]:
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A readable body: its events to store, and how many envelopes were ignored."""
+
+    events: list[IncomingEvent]
+    ignored: int = 0
+
+    @property
+    def received(self) -> int:
+        return len(self.events) + self.ignored
+
+
+def read_batch(raw: bytes, *, max_events: int) -> Batch:
     """Decode, validate and translate a whole body; raise ``BatchRefused`` on any problem.
 
     The body is one envelope or a JSON array of them. Validation covers every envelope
@@ -103,6 +119,13 @@ def read_batch(raw: bytes, *, max_events: int) -> list[IncomingEvent]:
         raise BatchRefused(
             400, "the body is not valid JSON", [Problem(None, "body", str(exc))]
         ) from None
+    if deeper_than(decoded):
+        raise BatchRefused(
+            400,
+            f"the body nests objects or arrays deeper than {MAX_DEPTH} levels",
+            [Problem(None, "body", f"at most {MAX_DEPTH} levels of nesting")],
+            short="nested too deep",
+        )
     if isinstance(decoded, dict):
         envelopes: list[Any] = [decoded]
     elif isinstance(decoded, list):
@@ -125,7 +148,13 @@ def read_batch(raw: bytes, *, max_events: int) -> list[IncomingEvent]:
         )
     events: list[IncomingEvent] = []
     problems: list[Problem] = []
-    for index, envelope in enumerate(envelopes):
+    ignored = 0
+    for index, original in enumerate(envelopes):
+        name = original.get("event") if isinstance(original, dict) else None
+        if isinstance(name, str) and name.strip() and not is_known(original):
+            ignored += 1
+            continue
+        envelope = trim(original) if isinstance(original, dict) else original
         found: list[str] = []
         try:
             # Translation validates first; the full list of problems is only needed for
@@ -152,4 +181,4 @@ def read_batch(raw: bytes, *, max_events: int) -> list[IncomingEvent]:
             problems,
             short="bad fields",
         )
-    return events
+    return Batch(events, ignored)

@@ -134,6 +134,7 @@ def test_batch_is_stored_applied_and_answered_202(client, integ):
         "duplicates": 0,
         "applied": 2,
         "pending": 0,
+        "ignored": 0,
     }
     assert stats(integration_id) == {("g1", INTERVAL): 1}
     with db.connection_context():
@@ -231,15 +232,22 @@ def contacts(integration_id):
         }
 
 
-def test_unknown_event_is_stored_and_changes_nothing(client, integ):
-    _integration_id, key = integ
+def test_unknown_event_is_acknowledged_as_ignored_and_not_stored(client, integ):
+    integration_id, key = integ
     envelope = {"event": "onAgentActivityCreate", "timestamp": T0, "data": {"agent": {"id": 1}}}
-    response = post(client, key, envelope)
-    assert response.status_code == 202 and response.json["stored"] == 1
-    assert count(Chat) == 0
+    response = post(client, key, [envelope, {"event": "bogus"}, created()])
+    assert response.status_code == 202
+    assert response.json == {
+        "received": 3,
+        "stored": 1,
+        "duplicates": 0,
+        "applied": 1,
+        "pending": 0,
+        "ignored": 2,
+    }
     with db.connection_context():
-        event = InboundEvent.get()
-        assert event.event_name == "onAgentActivityCreate" and event.applied_at is not None
+        assert [e.event_name for e in InboundEvent.select()] == ["onConversationCreate"]
+    assert refusals(integration_id) == []
 
 
 def test_message_event_places_the_chat_in_time(client, integ):
@@ -247,10 +255,7 @@ def test_message_event_places_the_chat_in_time(client, integ):
     message = {
         "event": "onMessageCreate",
         "timestamp": T0 + 2 * MINUTE,
-        "data": {
-            "message": {"conversation_id": "c1"},
-            "conversation": {"conversation_id": "c1", "created_time": CREATED},
-        },
+        "data": {"message": {"conversation_id": "c1", "created_time": CREATED}},
     }
     assert post(client, key, [message, resolved()]).status_code == 202
     assert stats(integration_id) == {("g1", INTERVAL): 1}
@@ -499,6 +504,7 @@ def test_groupless_resolution_is_looked_up(app, client, integ, freshchat):
         "duplicates": 0,
         "applied": 0,
         "pending": 1,
+        "ignored": 0,
     }
     freshchat.get(
         CONVERSATION_URL.format("c7"),
@@ -656,14 +662,20 @@ def test_400_for_a_lone_surrogate_in_an_event(client, integ):
 
 def test_a_lone_surrogate_anywhere_refuses_the_whole_batch(client, integ):
     integration_id, key = integ
-    bad_name = b'{"event":"onAgentStatusChange","timestamp":1790000000000,"\\udfff":1}'
+    bad_name = created()
+    bad_name["data"]["associations"]["group"]["name"] = "x"
+    bad_name = json.dumps(bad_name).replace('"name": "x"', '"name": "\\udfff"').encode()
+    # Fields that are dropped before storing do not matter: this one is never kept.
+    dropped = created("c9")
+    dropped["data"]["actor"] = {"first_name": "x"}
+    dropped = json.dumps(dropped).replace('"first_name": "x"', '"\\udfff": "x"').encode()
     raw = b"[" + json.dumps(created()).encode() + b"," + LONE_SURROGATE_BODY
-    raw += b"," + bad_name + b"]"
+    raw += b"," + bad_name + b"," + dropped + b"]"
     response = post(client, key, None, raw=raw)
     assert response.status_code == 400
     assert [(e["index"], e["field"]) for e in response.json["errors"]] == [
         (1, "data.conversation.conversation_id"),
-        (2, '["\\udfff"]'),
+        (2, "data.associations.group.name"),
     ]
     assert count(InboundEvent) == 0 and count(Chat) == 0
     assert [r[0] for r in refusals(integration_id)] == [400]
@@ -699,3 +711,68 @@ def test_the_group_at_a_pushed_resolution_wins_over_an_older_pull(app, client, p
         _pushed_resolution(client, key)
     assert stats(integration_id) == {("g2", INTERVAL): 1}
     assert contacts(integration_id) == {("c1", "g2", INTERVAL)}
+
+
+# --------------------------------------------------------------------------- kept data
+
+
+def _everything_written(app, tmp_path):
+    """Every byte of the database (main file, WAL, shared memory) after a checkpoint-free
+    run: what a backup or a stolen disk would hold."""
+    found = b""
+    for path in sorted(tmp_path.glob("app.db*")):
+        found += path.read_bytes()
+    return found
+
+
+def test_iparams_and_message_texts_are_never_stored_or_logged(app, client, integ, tmp_path, caplog):
+    integration_id, key = integ
+    caplog.set_level("DEBUG")
+    text = "Please refund order 5531 to Dana Whitfield"
+    message = {
+        "account_id": "1",
+        "domain": "acme.freshchat.com",
+        "event": "onMessageCreate",
+        "timestamp": T0 + MINUTE,
+        "iparams": {"hub_key": key, "hub_url": "https://hub.example.test"},
+        "currentHost": {"endpoint_urls": {"freshchat": "https://acme.freshchat.com"}},
+        "data": {
+            "actor": {"first_name": "Dana", "email": "dana.whitfield@example.test"},
+            "message": {
+                "conversation_id": "c1",
+                "created_time": CREATED,
+                "messages": [{"message_parts": [{"text": {"content": text}}]}],
+            },
+        },
+    }
+    envelopes = [message, {**created(), "iparams": {"hub_key": key}}, resolved()]
+    response = post(client, key, envelopes)
+    assert response.status_code == 202 and response.json["stored"] == 3
+    assert stats(integration_id) == {("g1", INTERVAL): 1}
+    # A refused batch is logged and counted: nothing of it is kept either.
+    bad = {**created("c2"), "iparams": {"hub_key": key}, "timestamp": "soon"}
+    bad["data"]["actor"] = {"email": "dana.whitfield@example.test", "text": text}
+    assert post(client, key, bad).status_code == 400
+    written = _everything_written(app, tmp_path)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (key, text, "dana.whitfield", "Dana", "hub.example.test", "endpoint_urls"):
+        assert secret.encode() not in written, secret
+        assert secret not in logged, secret
+    with db.connection_context():
+        bodies = [json.loads(e.body) for e in InboundEvent.select()]
+    assert all("iparams" not in body and "currentHost" not in body for body in bodies)
+
+
+def test_deep_nesting_is_refused_with_400_and_counted(client, integ):
+    integration_id, key = integ
+    # 900 levels decode, but storing and hashing them recursed: a 500 under a server's
+    # deeper stack. Far less than that is refused now, and counted.
+    raw = json.dumps(created())[:-1] + ', "x": ' + "[" * 900 + "]" * 900 + "}"
+    response = post(client, key, None, raw=raw)
+    assert response.status_code == 400
+    assert "deeper than 32 levels" in response.json["error"]
+    assert count(InboundEvent) == 0
+    [(status, reason, _id)] = refusals(integration_id)
+    assert status == 400 and reason.startswith("nested too deep")
+    shallow = json.dumps(created())[:-1] + ', "x": ' + "[" * 20 + "]" * 20 + "}"
+    assert post(client, key, None, raw=shallow).status_code == 202

@@ -16,7 +16,9 @@ against the integration whose key was presented (when it was one of ours):
 ====  ==================================================================================
 
 On success: ``202 Accepted`` with ``{"received", "stored", "duplicates", "applied",
-"pending"}`` once the new events are committed (see ``webapp.push``).
+"pending", "ignored"}`` once the new events are committed (see ``webapp.push``); an
+envelope whose event name the app does not read is acknowledged as ``ignored``, never
+stored (a new Freshchat event kind must not make the companion app retry a batch).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def events_endpoint():  # type: ignore[no-untyped-def]
         return _refuse(413, too_large, integration_id)
 
     try:
-        events = push_body.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
+        batch = push_body.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
     except push_body.BatchRefused as refused:
         return _refuse(
             refused.status,
@@ -131,13 +133,14 @@ def events_endpoint():  # type: ignore[no-untyped-def]
 
     # Stored and applied in one transaction (applying in a savepoint that may fail alone):
     # the answer is sent only once the events are committed.
-    stored = push.store(integration.id, events, check.api_key, apply=not integration.paused)
+    stored = push.store(integration.id, batch.events, check.api_key, apply=not integration.paused)
     body: dict[str, Any] = {
-        "received": len(events),
+        "received": batch.received,
         "stored": len(stored.new),
         "duplicates": stored.duplicates,
         "applied": stored.applied,
         "pending": stored.pending,
+        "ignored": batch.ignored,
     }
     if integration.paused:
         body["note"] = "integration paused: events are kept and applied when it is resumed"
