@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter, Map
 from webapp.config import DEFAULTS, from_environment, instance_secret, new_secret_key
 from webapp.database import open_database
 from webapp.extensions import csrf, db, htmx
+from webapp.push_upgrade import trim_stored_events
 from webapp.security import SecretBox, new_encryption_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["secret_box"] = SecretBox(app.config["ENCRYPTION_KEY"])
 
     open_database(app.config["DATABASE_URL"])
+    trim_stored_events()
     csrf.init_app(app)
     htmx.init_app(app)
     _register_database_hooks(app)

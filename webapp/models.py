@@ -166,6 +166,9 @@ class InboundEvent(BaseModel):
     body = TextField()
     applied_at = DateTimeField(null=True)
     error = TextField(null=True)
+    # False only on events stored before bodies were trimmed to what counting reads;
+    # ``push_upgrade.trim_stored_events`` trims those once (new rows are written True).
+    trimmed = BooleanField(default=False)
 
     class Meta:
         indexes = (

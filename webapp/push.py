@@ -120,7 +120,7 @@ def _insert_sql() -> str:
     return prepared_sql(
         "push.insert_event",
         lambda: InboundEvent.insert(
-            integration=0, dedup_key="", event_name="", received_at=None, body=""
+            integration=0, dedup_key="", event_name="", received_at=None, body="", trimmed=True
         ),
     )
 
@@ -151,7 +151,7 @@ def store(
         if fresh:
             received_at = InboundEvent.received_at.db_value(now)
             rows = [
-                (integration_id, event.dedup_key, event.event_name, received_at, event.body)
+                (integration_id, event.dedup_key, event.event_name, received_at, event.body, True)
                 for event in fresh
             ]
             with _as_peewee_errors:

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 import responses
 
+from tests.conftest import make_test_app
 from webapp import chats, push, push_lookups, push_summary
 from webapp import integrations as service
 from webapp.counting import UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
+from webapp.freshchat.envelope_shape import trim
 from webapp.freshchat.reports import parse_extract
 from webapp.models import (
     ApiKey,
@@ -776,3 +778,34 @@ def test_deep_nesting_is_refused_with_400_and_counted(client, integ):
     assert status == 400 and reason.startswith("nested too deep")
     shallow = json.dumps(created())[:-1] + ', "x": ' + "[" * 20 + "]" * 20 + "}"
     assert post(client, key, None, raw=shallow).status_code == 202
+
+
+def test_events_stored_before_trimming_are_trimmed_once_at_start(app, integ, tmp_path):
+    integration_id, key = integ
+    old = created()
+    old["iparams"] = {"hub_key": key}
+    old["data"]["actor"] = {"email": "dana.whitfield@example.test"}
+    with db.connection_context():
+        # As an earlier version stored it: the whole envelope, not flagged trimmed.
+        InboundEvent.create(
+            integration=integration_id,
+            dedup_key="old-key",
+            event_name="onConversationCreate",
+            body=json.dumps(old),
+            trimmed=False,
+        )
+    db.initialize(None)
+    make_test_app(tmp_path, FRESHCHAT_API_URL="https://{domain}/v2")
+    with db.connection_context():
+        event = InboundEvent.get()
+        assert event.trimmed and event.dedup_key == "old-key"
+        assert json.loads(event.body) == trim(old)
+    written = _everything_written(app, tmp_path)
+    for secret in (key, "dana.whitfield"):
+        assert secret.encode() not in written, secret
+    with db.connection_context():
+        InboundEvent.update(body="changed").execute()
+    db.initialize(None)
+    make_test_app(tmp_path, FRESHCHAT_API_URL="https://{domain}/v2")
+    with db.connection_context():
+        assert InboundEvent.get().body == "changed"  # once: trimmed rows are left alone
