@@ -809,3 +809,32 @@ def test_events_stored_before_trimming_are_trimmed_once_at_start(app, integ, tmp
     make_test_app(tmp_path, FRESHCHAT_API_URL="https://{domain}/v2")
     with db.connection_context():
         assert InboundEvent.get().body == "changed"  # once: trimmed rows are left alone
+
+
+# --------------------------------------------------------------------------- /api/ errors
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_wrong_method_under_api_is_a_json_405(client, method):
+    response = getattr(client, method)(URL)
+    assert response.status_code == 405
+    assert response.is_json and "not allowed" in response.json["error"]
+    assert "POST" in response.headers["Allow"]
+    assert "Location" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v2/freshchat/events", "/api/"])
+def test_unknown_path_under_api_is_a_json_404(client, path):
+    for method in (client.get, client.post):
+        response = method(path)
+        assert response.status_code == 404 and response.is_json
+        assert response.json == {"error": "no such API endpoint"}
+
+
+def test_pages_outside_api_still_ask_to_sign_in(app, client):
+    with db.connection_context():
+        from webapp.models import Admin
+
+        Admin.create(username="a", password_hash="x")
+    response = client.get("/no-such-page")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

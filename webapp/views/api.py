@@ -28,7 +28,7 @@ from typing import Any
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from webapp import push, push_body, push_summary
 from webapp.integrations import check_app_key, current_app_key
@@ -231,3 +231,31 @@ def _no_session_for_events(state: BlueprintSetupState) -> None:
     state.app.session_interface = _NoSessionForEvents(
         state.app.session_interface, prefix + EVENTS_PATH
     )
+
+
+def _json_routing_error() -> Response | None:
+    """A JSON 404/405 for an unknown path or a wrong method under ``/api/``.
+
+    Runs before the sign-in gate: a machine client must get a status it can act on, never
+    a redirect to the HTML sign-in page (which is what an unmatched route got, since it has
+    no endpoint to call public).
+    """
+    error = request.routing_exception
+    if not isinstance(error, HTTPException) or not request.path.startswith("/api/"):
+        return None
+    code = error.code or 404
+    if isinstance(error, MethodNotAllowed):
+        allowed = sorted(error.valid_methods or [])
+        response = jsonify({"error": f"method {request.method} not allowed", "allowed": allowed})
+        response.headers["Allow"] = ", ".join(allowed)
+    else:
+        response = jsonify({"error": "no such API endpoint"})
+    response.status_code = code
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.record_once
+def _json_errors_under_api(state: BlueprintSetupState) -> None:
+    # First among the app's before-request hooks, ahead of the sign-in gate.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _json_routing_error)
