@@ -178,7 +178,10 @@ class InboundEvent(BaseModel):
 
 
 class RefusedRequest(BaseModel):
-    """A refused push request, kept so the admin can see what the companion app got wrong."""
+    """Refused push requests, kept so the admin can see what the companion app got wrong.
+
+    One row per (integration, status, reason, hour): ``count`` of them, the last ``at``.
+    """
 
     id = AutoField()
     integration = ForeignKeyField(
@@ -187,6 +190,8 @@ class RefusedRequest(BaseModel):
     at = DateTimeField(default=utcnow)
     status_code = IntegerField()
     reason = CharField(max_length=255)
+    count = IntegerField(default=1)
+    hour = DateTimeField(null=True)  # start of the hour this row aggregates
 
 
 ALL_MODELS = [

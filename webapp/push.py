@@ -77,7 +77,7 @@ _WRITE_LOCK = threading.RLock()  # re-entered by the savepoint that applies
 
 
 @contextmanager
-def _write_transaction() -> Iterator[None]:
+def write_transaction() -> Iterator[None]:
     """Take SQLite's write lock up front (see ``chats``): we read, then write."""
     with _WRITE_LOCK, db.atomic("IMMEDIATE") if is_sqlite(db.obj) else db.atomic():
         yield
@@ -143,7 +143,7 @@ def store(
         unique.setdefault(event.dedup_key, event)
     result = Stored(duplicates=len(events) - len(unique))
     now = utcnow()
-    with _write_transaction():
+    with write_transaction():
         keys = list(unique)
         existing = _known_keys(integration_id, keys)
         result.duplicates += len(existing)
@@ -223,7 +223,7 @@ def _apply_items(
     changes = [change for item in items for change in item.changes]
     changes.extend(extra)
     now = utcnow()
-    with _write_transaction():
+    with write_transaction():
         result = chats.apply_changes(integration_id, changes)
         plain = [item.event_id for item in items if not errors or item.event_id not in errors]
         applied_at = InboundEvent.applied_at.db_value(now)
@@ -376,11 +376,3 @@ def apply_after_sync(integration_id: int, client_factory: ClientFactory) -> None
         apply_pending_for(integration_id, client_factory)
     except Exception:
         log.exception("integration %s: applying pushed events after sync failed", integration_id)
-
-
-# --------------------------------------------------------------------------- refusals, limits
-
-
-def record_refusal(integration_id: int | None, status_code: int, reason: str) -> None:
-    """Count a refused request against its integration (None: the key was not ours)."""
-    RefusedRequest.create(integration=integration_id, status_code=status_code, reason=reason[:255])

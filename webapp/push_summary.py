@@ -86,7 +86,7 @@ def summary(integration: Integration, now: datetime | None = None) -> PushSummar
         RefusedRequest.select(
             RefusedRequest.status_code,
             RefusedRequest.reason,
-            fn.COUNT(RefusedRequest.id),
+            fn.SUM(RefusedRequest.count),
             fn.MAX(RefusedRequest.at),
         )
         .where((RefusedRequest.integration == integration.id) & (RefusedRequest.at >= since))

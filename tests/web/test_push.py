@@ -112,7 +112,8 @@ def refusals(integration_id=None):
         query = RefusedRequest.select().order_by(RefusedRequest.id)
         if integration_id is not None:
             query = query.where(RefusedRequest.integration == integration_id)
-        return [(r.status_code, r.reason, r.integration_id) for r in query]
+        # One row aggregates equal refusals of an hour: expanded here, one per request.
+        return [(r.status_code, r.reason, r.integration_id) for r in query for _ in range(r.count)]
 
 
 def count(model, *conditions):
@@ -838,3 +839,37 @@ def test_pages_outside_api_still_ask_to_sign_in(app, client):
         Admin.create(username="a", password_hash="x")
     response = client.get("/no-such-page")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# --------------------------------------------------------------------------- floods
+
+
+def test_unknown_keys_are_limited_by_address_before_any_write(app, client, integ):
+    _integration_id, key = integ
+    app.config["PUSH_AUTH_FAILURES_PER_MINUTE"] = 5
+    bad = {"Authorization": "Bearer fch_000000000000.secret"}
+    answers = [client.post(URL, json=created(), headers=bad).status_code for _ in range(40)]
+    assert answers == [401] * 5 + [429] * 35
+    with db.connection_context():
+        rows = list(RefusedRequest.select())
+    # Five refusals were counted, in one row; the 35 after them wrote nothing at all.
+    assert [(r.status_code, r.reason, r.integration_id, r.count) for r in rows] == [
+        (401, "unknown API key", None, 5)
+    ]
+    flooded = client.post(URL, json=created(), headers=bad)
+    assert flooded.json == {"error": "too many failed keys from this address"}
+    assert int(flooded.headers["Retry-After"]) >= 1
+    # Another address is not held up, and a good key from the flooded one still passes.
+    other = client.post(URL, json=created(), headers=bad, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 401
+    assert post(client, key, created()).status_code == 202
+
+
+def test_equal_refusals_share_one_row_per_hour(client, integ):
+    integration_id, key = integ
+    for _ in range(30):
+        assert post(client, key, None, raw=b"{nope").status_code == 400
+    with db.connection_context():
+        assert RefusedRequest.select().count() == 1
+        assert RefusedRequest.get().count == 30
+    assert len(refusals(integration_id)) == 30

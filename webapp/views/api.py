@@ -30,7 +30,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from webapp import push, push_body, push_summary
+from webapp import push, push_body, push_refusals, push_summary
 from webapp.integrations import check_app_key, current_app_key
 from webapp.models import Integration
 from webapp.rate_limit import SlidingWindowLimit
@@ -38,16 +38,22 @@ from webapp.rate_limit import SlidingWindowLimit
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _LIMITER_KEY = "push_rate_limiter"
+_FAILURES_KEY = "push_auth_failures"
 EVENTS_PATH = "/freshchat/events"  # under bp.url_prefix
 
 
-def _limiter(app: Flask) -> SlidingWindowLimit:
-    limiter = app.extensions.get(_LIMITER_KEY)
-    limit = int(app.config["PUSH_RATE_LIMIT_PER_MINUTE"])
+def _limiter(app: Flask, name: str = _LIMITER_KEY, setting: str = "PUSH_RATE_LIMIT_PER_MINUTE"):  # type: ignore[no-untyped-def]
+    limiter = app.extensions.get(name)
+    limit = int(app.config[setting])
     if limiter is None or limiter.limit != limit:
         limiter = SlidingWindowLimit(limit)
-        app.extensions[_LIMITER_KEY] = limiter
+        app.extensions[name] = limiter
     return limiter
+
+
+def _failures(app: Flask) -> SlidingWindowLimit:
+    """Failed keys per client address: past the limit, refused without any write."""
+    return _limiter(app, _FAILURES_KEY, "PUSH_AUTH_FAILURES_PER_MINUTE")
 
 
 def _refuse(
@@ -59,7 +65,7 @@ def _refuse(
     reason: str | None = None,
     headers: dict[str, str] | None = None,
 ):  # type: ignore[no-untyped-def]
-    push.record_refusal(integration_id, status, reason or message)
+    push_refusals.record_refusal(integration_id, status, reason or message)
     response = jsonify(body or {"error": message})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
@@ -82,6 +88,17 @@ def events_endpoint():  # type: ignore[no-untyped-def]
     integration = check.integration
     integration_id = integration.id if integration is not None else None
     if check.reason is not None:
+        address = request.remote_addr or "unknown"
+        failures = _failures(current_app)
+        wait = failures.wait_seconds(address)
+        if wait:
+            # A flood of bad keys: answered from memory, nothing is read further or written.
+            response = jsonify({"error": "too many failed keys from this address"})
+            response.status_code = 429
+            response.headers["Retry-After"] = str(wait)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        failures.record(address)
         reason = check.reason
         if integration is not None and integration.is_deleted:
             reason = "integration deleted"  # deleting revokes the key; say the real cause
