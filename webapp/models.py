@@ -57,6 +57,8 @@ class Integration(BaseModel):
     last_sync_outcome = CharField(max_length=20, null=True)  # ok | error
     last_error = TextField(null=True)
     next_sync_at = DateTimeField(null=True)
+    # Freshchat's account_id, learnt from the first accepted pushed event (see push_account)
+    push_account_id = CharField(max_length=64, null=True)
     lease_owner = CharField(max_length=64, null=True)
     lease_until = DateTimeField(null=True)
 

@@ -9,6 +9,11 @@ Choices:
 * A lookup answering 404 means the chat was deleted (Undefined_Queue). The group it
   reports is recorded as observed at the conversation's ``updated_time``: that is a true
   statement, and it never overrides what we saw at the resolution itself.
+* A 404 for a conversation this app has **never seen** (no stored chat, no creation in
+  the batch) is not a deleted chat: Freshchat answers 404 alike for a deleted chat and for
+  an id it never had, and only our own history tells them apart. Such a resolution is not
+  counted; the event is kept, marked with the reason, and shows on the integration page.
+  So Undefined_Queue's "deleted" contacts are chats seen alive, then gone.
 * When Freshchat cannot answer (key rejected, unreachable...), the events stay pending and
   are retried; after ``LOOKUP_GIVE_UP`` they are applied without the group (the next pull
   brings it anyway) and the error is kept on the event for the admin to see. The first
@@ -145,8 +150,17 @@ class Lookups:
             except FreshchatError as exc:
                 self.error = str(exc)
                 failed[conversation_id] = self.error
+        never_known = self._never_known(items, needed)
         settled = Settled()
         for item in items:
+            gone = sorted({c.conversation_id for c in item.changes} & never_known)
+            if gone:
+                settled.errors[item.event_id] = (
+                    f"not counted: Freshchat does not know conversation {gone[0]} (404) and "
+                    "it was never seen here, so it is not a deleted chat"
+                )
+                kept = tuple(c for c in item.changes if c.conversation_id not in never_known)
+                item = Item(item.event_id, kept, item.envelope, item.received_at)
             blocked = [c.conversation_id for c in item.changes if c.conversation_id in failed]
             if not blocked:
                 settled.ready.append(item)
@@ -157,5 +171,29 @@ class Lookups:
                 settled.errors[item.event_id] = "applied without its group; " + message
             else:
                 settled.waiting[item.event_id] = message
-        settled.extra = [self.looked_up[cid] for cid in sorted(needed) if cid in self.looked_up]
+        settled.extra = [
+            self.looked_up[cid] for cid in sorted(needed - never_known) if cid in self.looked_up
+        ]
         return settled
+
+    def _never_known(self, items: Sequence[Item], needed: set[str]) -> set[str]:
+        """Conversations Freshchat answered 404 for that were never seen here."""
+        missing = {cid for cid in needed if cid in self.looked_up and self.looked_up[cid].deleted}
+        if not missing:
+            return set()
+        created = {
+            c.conversation_id
+            for item in items
+            for c in item.changes
+            if c.created_time is not None and c.conversation_id in missing
+        }
+        stored = {
+            cid
+            for (cid,) in Chat.select(Chat.conversation_id)
+            .where(
+                (Chat.integration == self.integration.id)
+                & Chat.conversation_id.in_(sorted(missing))
+            )
+            .tuples()
+        }
+        return missing - created - stored

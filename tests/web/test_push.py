@@ -540,7 +540,15 @@ def test_no_lookup_when_the_stored_chat_knows_its_group(client, integ):
 
 def test_lookup_404_means_deleted(app, client, integ, freshchat):
     integration_id, key = integ
-    post(client, key, resolved("gone", group=None))
+    # Seen alive first (a message places it in time and says nothing of its group)...
+    message = {
+        "event": "onMessageCreate",
+        "timestamp": T0 + MINUTE,
+        "data": {"message": {"conversation_id": "gone", "created_time": CREATED}},
+    }
+    assert post(client, key, message).json["applied"] == 1
+    # ...then resolved without a group, and deleted before the lookup.
+    assert post(client, key, resolved("gone", group=None)).json["pending"] == 1
     freshchat.get(
         CONVERSATION_URL.format("gone"),
         status=404,
@@ -553,6 +561,20 @@ def test_lookup_404_means_deleted(app, client, integ, freshchat):
         assert chat.deleted and chat.queue_key == UNDEFINED_QUEUE_KEY
         assert chat.count_reason.startswith("deleted")
     assert list(stats(integration_id)) == [(UNDEFINED_QUEUE_KEY, INTERVAL)]
+
+
+def test_lookup_404_for_a_never_seen_id_is_not_a_deleted_chat(app, client, integ, freshchat):
+    integration_id, key = integ
+    post(client, key, resolved("never-had-it", group=None))
+    freshchat.get(CONVERSATION_URL.format("never-had-it"), status=404, json={"code": 404})
+    with app.app_context(), db.connection_context():
+        assert push.apply_pending(app) == 1
+        event = InboundEvent.get()
+        assert event.applied_at is not None
+        assert "never seen here" in event.error
+        summary = push_summary.summary(Integration.get_by_id(integration_id))
+        assert summary.failed == 1 and "never-had-it" in summary.last_error
+    assert count(Chat) == 0 and stats(integration_id) == {}
 
 
 def test_failed_lookup_waits_then_applies_without_group(app, client, integ, freshchat):
@@ -873,3 +895,42 @@ def test_equal_refusals_share_one_row_per_hour(client, integ):
         assert RefusedRequest.select().count() == 1
         assert RefusedRequest.get().count == 30
     assert len(refusals(integration_id)) == 30
+
+
+# --------------------------------------------------------------------------- other accounts
+
+
+def test_events_of_another_account_are_refused_and_counted(client, integ):
+    integration_id, key = integ
+    stranger = created("c5")
+    stranger["domain"] = "https://rival.freshchat.com"
+    response = post(client, key, [created(), stranger])
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json["errors"]] == [(1, "domain")]
+    assert count(InboundEvent) == 0 and stats(integration_id) == {}
+    # The account id is pinned by the first accepted event, then held to.
+    same_host_forms = created("c1")
+    same_host_forms["domain"] = "HTTPS://Acme.MyFreshworks.com/"
+    assert post(client, key, same_host_forms).status_code == 202
+    other_id = resolved("c1")
+    other_id["account_id"] = "999"
+    refused = post(client, key, other_id)
+    assert refused.status_code == 400
+    assert [(e["index"], e["field"]) for e in refused.json["errors"]] == [(0, "account_id")]
+    assert post(client, key, resolved("c1")).status_code == 202
+    assert stats(integration_id) == {("g1", INTERVAL): 1}
+    assert [r[:2] for r in refusals(integration_id)] == [
+        (400, "another account: [1] domain: rival.freshchat.com is not this integration's account"),
+        (400, "another account: [0] account_id: another Freshchat account than earlier events"),
+    ]
+
+
+def test_a_first_batch_naming_two_accounts_pins_nothing(client, app, integ):
+    integration_id, key = integ
+    second = created("c2")
+    second["account_id"] = "2"
+    response = post(client, key, [created(), second])
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json["errors"]] == [(1, "account_id")]
+    with db.connection_context():
+        assert Integration.get_by_id(integration_id).push_account_id is None

@@ -5,14 +5,16 @@ cheapest first, and every refusal is a JSON body with an ``error`` sentence, cou
 against the integration whose key was presented (when it was one of ours):
 
 ====  ==================================================================================
-401   missing, malformed, unknown, wrong or revoked key; deleted integration
+401   missing, malformed, unknown, wrong or revoked key; deleted integration (past
+      ``PUSH_AUTH_FAILURES_PER_MINUTE`` such failures from one address: 429, not counted)
 429   more than ``PUSH_RATE_LIMIT_PER_MINUTE`` requests in the last 60 s with this key
       (``Retry-After`` says when the next one will pass)
 415   ``Content-Type`` is not JSON (``application/json`` or ``*/*+json``)
 413   body over ``PUSH_MAX_BODY_BYTES``, or more than ``PUSH_MAX_EVENTS_PER_REQUEST``
       events in one array
-400   not UTF-8 / not JSON / not an event or array of events / an envelope with bad
-      fields (``errors`` lists each one with its index and field path); nothing stored
+400   not UTF-8 / not JSON / nested deeper than 32 levels / not an event or array of
+      events / an envelope with bad fields (``errors`` lists each one with its index and
+      field path) / events of another Freshchat account (``push_account``); nothing stored
 ====  ==================================================================================
 
 On success: ``202 Accepted`` with ``{"received", "stored", "duplicates", "applied",
@@ -30,7 +32,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from webapp import push, push_body, push_refusals, push_summary
+from webapp import push, push_account, push_body, push_refusals, push_summary
 from webapp.integrations import check_app_key, current_app_key
 from webapp.models import Integration
 from webapp.rate_limit import SlidingWindowLimit
@@ -139,6 +141,7 @@ def events_endpoint():  # type: ignore[no-untyped-def]
 
     try:
         batch = push_body.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
+        push_account.check_account(integration, batch.events)
     except push_body.BatchRefused as refused:
         return _refuse(
             refused.status,
@@ -147,6 +150,8 @@ def events_endpoint():  # type: ignore[no-untyped-def]
             body=refused.as_json(),
             reason=refused.reason(),
         )
+
+    push_account.pin_account(integration, batch.events)
 
     # Stored and applied in one transaction (applying in a savepoint that may fail alone):
     # the answer is sent only once the events are committed.
