@@ -537,6 +537,8 @@ def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> 
                 removed_ids.append(group_id)
         if outcome.live_set_changed:
             outcome.recount = _recount(integration_id, _affected_by_group_change(removed_ids))
+        # Pushed events naming a group missing from this listing stop waiting (push_groups).
+        Integration.update(groups_listed_at=now).where(Integration.id == integration_id).execute()
     return outcome
 
 

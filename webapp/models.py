@@ -59,6 +59,10 @@ class Integration(BaseModel):
     next_sync_at = DateTimeField(null=True)
     # Freshchat's account_id, learnt from the first accepted pushed event (see push_account)
     push_account_id = CharField(max_length=64, null=True)
+    # Last complete group listing stored, and last time the push path asked for one
+    # (at most once a minute, across processes: see push_groups).
+    groups_listed_at = DateTimeField(null=True)
+    groups_asked_at = DateTimeField(null=True)
     lease_owner = CharField(max_length=64, null=True)
     lease_until = DateTimeField(null=True)
 
@@ -171,6 +175,7 @@ class InboundEvent(BaseModel):
     # False only on events stored before bodies were trimmed to what counting reads;
     # ``push_upgrade.trim_stored_events`` trims those once (new rows are written True).
     trimmed = BooleanField(default=False)
+    waiting_for = CharField(max_length=32, null=True)  # why a pending event waits, if known
 
     class Meta:
         indexes = (

@@ -48,7 +48,7 @@ from typing import Any
 
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
-from webapp import chats
+from webapp import chats, push_groups
 from webapp.changes import ChatChange
 from webapp.database import is_sqlite, padded_in_lists, prepared_sql
 from webapp.extensions import db
@@ -165,7 +165,7 @@ def store(
         result.pending = len(result.new)
         if apply and result.new:
             try:
-                applied = apply_stored(integration_id, result.new)
+                applied = apply_stored(integration_id, result.new, now)
             except Exception:
                 log.exception("integration %s: applying pushed events failed", integration_id)
             else:
@@ -251,15 +251,26 @@ class Applied:
     pending: int = 0
 
 
-def apply_stored(integration_id: int, new: Sequence[tuple[int, IncomingEvent]]) -> Applied:
-    """Apply just-stored events now, except those waiting for a Freshchat lookup."""
-    items = [Item(event_id, event.changes, event.envelope) for event_id, event in new]
+def apply_stored(
+    integration_id: int, new: Sequence[tuple[int, IncomingEvent]], now: datetime | None = None
+) -> Applied:
+    """Apply just-stored events now, except those waiting for a Freshchat lookup or for
+    the group listing (``push_groups``)."""
+    now = now or utcnow()
+    items = [Item(event_id, event.changes, event.envelope, now) for event_id, event in new]
     if not items:
         return Applied()
     needed = lookup_needed(integration_id, items)
-    ready = [item for item in items if not any(c.conversation_id in needed for c in item.changes)]
+    for_groups = push_groups.waiting_for_groups(integration_id, items)
+    ready = [
+        item
+        for item in items
+        if item.event_id not in for_groups
+        and not any(c.conversation_id in needed for c in item.changes)
+    ]
     if ready:
         _apply_items(integration_id, ready)
+    push_groups.mark_waiting(sorted(for_groups))
     return Applied(applied=len(ready), pending=len(items) - len(ready))
 
 
@@ -278,6 +289,8 @@ def apply_pending_for(
     if integration is None:
         return 0
     lookups = Lookups(integration, client_factory, now)
+    listing_error: str | None = None
+    listing_tried = False
     total = 0
     last_id = 0
     while True:
@@ -310,11 +323,21 @@ def apply_pending_for(
                 InboundEvent.update(applied_at=now, error=message[:2000]).where(
                     InboundEvent.id == event_id
                 ).execute()
-        settled = lookups.settle(items)
+        for_groups = push_groups.waiting_for_groups(integration_id, items)
+        if for_groups and not listing_tried:
+            listing_tried = True
+            listing_error = push_groups.fetch_listing(integration, client_factory, now)
+            for_groups = push_groups.waiting_for_groups(integration_id, items)
+        settled = lookups.settle([item for item in items if item.event_id not in for_groups])
         if settled.ready:
             _apply_items(integration_id, settled.ready, settled.extra, settled.errors)
             total += len(settled.ready)
-        for event_id, message in settled.waiting.items():
+        push_groups.mark_waiting(sorted(for_groups))
+        push_groups.mark_waiting(sorted(settled.waiting), "group lookup")
+        waiting = dict(settled.waiting)
+        if listing_error:
+            waiting.update(dict.fromkeys(for_groups, listing_error))
+        for event_id, message in waiting.items():
             InboundEvent.update(error=message[:2000]).where(InboundEvent.id == event_id).execute()
     return total
 

@@ -9,6 +9,7 @@ from peewee import fn
 
 from webapp.display_time import local_midnight_utc, local_today, zone
 from webapp.models import InboundEvent, Integration, RefusedRequest
+from webapp.push_groups import WAITING_FOR_GROUPS
 from webapp.timeutil import utcnow
 
 REFUSALS_SHOWN_DAYS = 7
@@ -29,6 +30,7 @@ class PushSummary:
     last_received_at: datetime | None
     events_today: int
     pending: int
+    waiting_for_groups: int
     failed: int
     last_error: str | None
     refusals: list[RefusalLine]
@@ -70,7 +72,15 @@ def summary(integration: Integration, now: datetime | None = None) -> PushSummar
         )
         .count()
     )
-    pending = InboundEvent.select().where(mine & InboundEvent.applied_at.is_null()).count()
+    unapplied = mine & InboundEvent.applied_at.is_null()
+    pending = InboundEvent.select().where(unapplied).count()
+    waiting_for_groups = (
+        InboundEvent.select()
+        .where(unapplied & (InboundEvent.waiting_for == WAITING_FOR_GROUPS))
+        .count()
+        if pending
+        else 0
+    )
     with_error = InboundEvent.error.is_null(False)
     failed = InboundEvent.select().where(mine & with_error).count()
     last_error = (
@@ -102,6 +112,7 @@ def summary(integration: Integration, now: datetime | None = None) -> PushSummar
         last_received_at=last,
         events_today=today,
         pending=pending,
+        waiting_for_groups=waiting_for_groups,
         failed=failed,
         last_error=last_error,
         refusals=lines,

@@ -934,3 +934,84 @@ def test_a_first_batch_naming_two_accounts_pins_nothing(client, app, integ):
     assert [(e["index"], e["field"]) for e in response.json["errors"]] == [(1, "account_id")]
     with db.connection_context():
         assert Integration.get_by_id(integration_id).push_account_id is None
+
+
+# --------------------------------------------------------------------------- unlisted groups
+
+GROUPS_URL = "https://acme.freshchat.com/v2/groups?page=1&items_per_page=50"
+
+
+def _listing(*ids):
+    return {"groups": [{"id": g, "name": f"Queue {g}"} for g in ids], "links": {}}
+
+
+def _apply_pending_at(app, integration_id, now):
+    from webapp.sync import client_factory_for
+
+    factory = client_factory_for(app.config, app.extensions["secret_box"])
+    with app.app_context(), db.connection_context():
+        return push.apply_pending_for(integration_id, factory, now=now)
+
+
+def test_a_group_not_yet_listed_waits_for_the_listing(app, admin_client, integ, freshchat):
+    integration_id, key = integ
+    response = post(admin_client.client, key, [created("c1", "g9"), resolved("c1", "g9")])
+    assert response.json["applied"] == 0 and response.json["pending"] == 2
+    assert stats(integration_id) == {}  # not in Undefined_Queue: g9 is just not listed yet
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "2 waiting for group names" in page
+    freshchat.get(GROUPS_URL, json=_listing("g1", "g9"))
+    with app.app_context(), db.connection_context():
+        assert push.apply_pending(app) == 2
+    assert stats(integration_id) == {("g9", INTERVAL): 1}
+    page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "waiting for group names" not in page
+
+
+def test_only_a_complete_listing_without_the_group_sends_it_to_undefined(app, integ, freshchat):
+    integration_id, key = integ
+    client = app.test_client()
+    assert post(client, key, [created("c1", "g9"), resolved("c1", "g9")]).json["pending"] == 2
+    now = utcnow()
+    # A listing that fails is no proof: the events keep waiting.
+    freshchat.get(GROUPS_URL, status=401, json={"code": 401, "message": "Unauthorized"})
+    assert _apply_pending_at(app, integration_id, now) == 0
+    assert stats(integration_id) == {}
+    with db.connection_context():
+        assert all("group listing failed" in e.error for e in InboundEvent.select())
+    # A complete listing, a minute later, without g9: now it is a deleted group.
+    freshchat.get(GROUPS_URL, json=_listing("g1"))
+    assert _apply_pending_at(app, integration_id, now + timedelta(minutes=1)) == 2
+    assert stats(integration_id) == {(UNDEFINED_QUEUE_KEY, INTERVAL): 1}
+    with db.connection_context():
+        chat = Chat.get(Chat.conversation_id == "c1")
+        assert chat.count_reason == "its group no longer exists in Freshchat"
+
+
+def test_the_listing_is_fetched_at_most_once_a_minute(app, integ, freshchat):
+    integration_id, key = integ
+    client = app.test_client()
+    assert post(client, key, created("c1", "g9")).json["pending"] == 1
+    now = utcnow()
+    listing = freshchat.get(GROUPS_URL, json=_listing("g1"))
+    assert _apply_pending_at(app, integration_id, now) == 1  # listed without g9: through
+    assert listing.call_count == 1
+    assert post(client, key, created("c2", "g8")).json["pending"] == 1
+    # Another run (another command, another process) within the minute does not ask again.
+    assert _apply_pending_at(app, integration_id, now + timedelta(seconds=59)) == 0
+    assert listing.call_count == 1
+    with db.connection_context():
+        assert InboundEvent.get(InboundEvent.applied_at.is_null()).waiting_for == "group names"
+    assert _apply_pending_at(app, integration_id, now + timedelta(seconds=60)) == 1
+    assert listing.call_count == 2
+
+
+def test_a_sync_listing_after_the_event_also_decides(app, integ):
+    integration_id, key = integ
+    client = app.test_client()
+    assert post(client, key, [created("c1", "g9"), resolved("c1", "g9")]).json["pending"] == 2
+    with db.connection_context():
+        chats.refresh_groups(integration_id, [{"id": "g1"}, {"id": "g9", "name": "New"}])
+    with app.app_context(), db.connection_context():
+        assert push.apply_pending_for(integration_id, None) == 2  # no Freshchat call needed
+    assert stats(integration_id) == {("g9", INTERVAL): 1}

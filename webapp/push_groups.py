@@ -1,0 +1,101 @@
+"""Pushed events naming a group the app has not listed yet wait for the group listing.
+
+A group id missing from the stored listing is not a deleted group: the app may simply not
+have listed groups yet (before the first sync) or the group may be newer than the last
+listing. Counting such a chat would put it in Undefined_Queue ("its group no longer
+exists") by mistake, so its events wait, shown on the integration page as "waiting for
+group names", while ``webapp.push.apply_pending_for`` fetches the listing promptly: at
+most once every ``LISTING_EVERY`` per integration, claimed by a conditional update of
+``Integration.groups_asked_at`` so that every process and command (``serve``, ``demo``,
+``sync``) shares the same minute. Only a complete listing stored *after* an event arrived
+(``Integration.groups_listed_at``, set by ``chats.refresh_groups`` whoever called it) and
+still without the id lets the event through, to Undefined_Queue.
+
+A listing that fails leaves the events waiting: there is no give-up time, since applying
+them without one is exactly the miscount this avoids. The page shows the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from webapp import chats
+from webapp.freshchat.client import FreshchatError
+from webapp.models import Group, InboundEvent, Integration
+from webapp.push_lookups import ClientFactory, Item
+
+LISTING_EVERY = timedelta(minutes=1)
+WAITING_FOR_GROUPS = "group names"
+
+
+def _mentioned(item: Item) -> set[str]:
+    return {c.group_id for c in item.changes if c.says_group and c.group_id}
+
+
+def waiting_for_groups(integration_id: int, items: Sequence[Item]) -> dict[int, set[str]]:
+    """Event id → group ids it waits for: not in the stored listing, and no complete
+    listing was stored since the event arrived."""
+    mentioned = {item.event_id: _mentioned(item) for item in items}
+    wanted = set().union(*mentioned.values()) if mentioned else set()
+    if not wanted:
+        return {}
+    known = {
+        group_id
+        for (group_id,) in Group.select(Group.group_id)
+        .where((Group.integration == integration_id) & Group.group_id.in_(sorted(wanted)))
+        .tuples()
+    }
+    if wanted <= known:
+        return {}
+    listed_at = (
+        Integration.select(Integration.groups_listed_at)
+        .where(Integration.id == integration_id)
+        .scalar()
+    )
+    waiting: dict[int, set[str]] = {}
+    for item in items:
+        unknown = mentioned[item.event_id] - known
+        arrived = item.received_at
+        if unknown and (listed_at is None or arrived is None or arrived > listed_at):
+            waiting[item.event_id] = unknown
+    return waiting
+
+
+def mark_waiting(event_ids: Sequence[int], reason: str = WAITING_FOR_GROUPS) -> None:
+    """Say on the stored events why they wait (the page counts them)."""
+    if event_ids:
+        InboundEvent.update(waiting_for=reason).where(
+            InboundEvent.id.in_(list(event_ids))
+        ).execute()
+
+
+def fetch_listing(
+    integration: Integration, client_factory: ClientFactory | None, now: datetime
+) -> str | None:
+    """Read and store Freshchat's group listing if this minute's turn is ours.
+
+    Returns an error text when the listing could not be read (events keep waiting), else
+    None (read, or another process/run asked less than a minute ago).
+    """
+    claimed = (
+        Integration.update(groups_asked_at=now)
+        .where(
+            (Integration.id == integration.id)
+            & (
+                Integration.groups_asked_at.is_null()
+                | (Integration.groups_asked_at <= now - LISTING_EVERY)
+            )
+        )
+        .execute()
+    )
+    if not claimed:
+        return None
+    try:
+        if client_factory is None:
+            raise FreshchatError("no Freshchat client is available here")
+        groups = list(client_factory(integration).iter_groups())
+        chats.refresh_groups(integration.id, groups)
+    except (FreshchatError, chats.EmptyGroupListing, ValueError) as exc:
+        return f"group listing failed: {exc}"
+    return None
