@@ -147,34 +147,38 @@ def conversation_part(envelope: dict[str, Any]) -> tuple[str, object]:
 # --------------------------------------------------------------------------- trimming
 
 
-def _trim(value: object, kept: dict[str, Any] | bool) -> object:
-    if kept is True or not isinstance(value, dict):
-        return value
-    assert isinstance(kept, dict)
-    return {key: _trim(value[key], sub) for key, sub in kept.items() if key in value}
+def _trim(value: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _trim(value[key], sub)
+        if sub is not True and isinstance(value[key], dict)
+        else value[key]
+        for key, sub in kept.items()
+        if key in value
+    }
 
 
 def trim(envelope: dict[str, Any]) -> dict[str, Any]:
     """The envelope with only the fields counting reads (see the module docstring)."""
-    trimmed = _trim(envelope, _KEPT)
-    assert isinstance(trimmed, dict)
-    return trimmed
+    return _trim(envelope, _KEPT)
 
 
 def deeper_than(value: object, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON ``value`` nests more than ``limit`` objects or arrays (iteratively)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    """Whether JSON ``value`` nests more than ``limit`` objects or arrays.
+
+    Level by level rather than recursively: the value may be as deep as the decoder allows.
+    """
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
     return False
 
 
