@@ -22,10 +22,7 @@ Choices:
   fail or retry) but not applied: pausing freezes the statistics. They are applied once it
   is resumed (next scheduler minute) or synced by hand. A **deleted** integration's key is
   refused with 401 "integration deleted".
-* Group names revealed by events rename *known* groups only, and only with an event newer
-  than the group's last sighting, so a late re-delivery cannot bring back an old name.
-  Unknown group ids create nothing: which groups are alive is decided by the complete
-  listing the pull reads (a deleted group still appears in old chats' events).
+* Group names revealed by events rename known groups only (``push_groups``).
 * Applied events are kept ``EVENT_RETENTION`` (they are the deduplication memory; a
   re-delivery after that is applied again, which changes nothing), refusals
   ``REFUSAL_RETENTION``.
@@ -40,7 +37,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,11 +49,11 @@ from webapp import chats, push_groups
 from webapp.changes import ChatChange
 from webapp.database import is_sqlite, padded_in_lists, prepared_sql
 from webapp.extensions import db
-from webapp.freshchat.events import envelope_to_changes, group_name_from
-from webapp.models import ApiKey, Group, InboundEvent, Integration, RefusedRequest
+from webapp.freshchat.events import envelope_to_changes
+from webapp.models import ApiKey, InboundEvent, Integration, RefusedRequest
 from webapp.push_body import IncomingEvent
 from webapp.push_lookups import ClientFactory, Item, Lookups, lookup_needed
-from webapp.timeutil import parse_timestamp, utcnow
+from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +122,25 @@ def _insert_sql() -> str:
     )
 
 
+# How a stored body is read again (an event left pending is applied later from its body),
+# by prefix of its stored event name; the companion app's envelopes are the default.
+# Another source of events (native webhooks) registers its own with ``register_reader``.
+StoredReader = Callable[[dict[str, Any]], list[ChatChange]]
+_READERS: dict[str, StoredReader] = {}
+
+
+def register_reader(event_name_prefix: str, reader: StoredReader) -> None:
+    """Read stored events whose name starts with ``event_name_prefix`` with ``reader``."""
+    _READERS[event_name_prefix] = reader
+
+
+def _changes_of_stored(event_name: str, envelope: dict[str, Any]) -> list[ChatChange]:
+    for prefix, reader in _READERS.items():
+        if event_name.startswith(prefix):
+            return reader(envelope)
+    return envelope_to_changes(envelope)
+
+
 def store(
     integration_id: int,
     events: Sequence[IncomingEvent],
@@ -132,7 +148,12 @@ def store(
     *,
     apply: bool = True,
 ) -> Stored:
-    """Write the envelopes not seen before and apply them, in one transaction.
+    """Store these events for one integration and apply them, in one transaction.
+
+    The one entry for every pushed source: each ``IncomingEvent`` carries its trimmed
+    envelope, a dedup key, its name, the body to store and the ``ChatChange`` records it
+    means. A source other than the companion app must also ``register_reader`` for its
+    event names, so that an event left pending can be read again from its body.
 
     Duplicates are recognised against stored events and inside the batch itself. Applying
     runs in a savepoint: if it fails, only it is rolled back, the events still commit
@@ -176,38 +197,6 @@ def store(
 # --------------------------------------------------------------------------- applying
 
 
-def _rename_groups(integration_id: int, items: Sequence[Item]) -> None:
-    """Keep known groups' names current between pulls; newest event wins."""
-    newest: dict[str, tuple[datetime, str]] = {}
-    for item in items:
-        revealed = group_name_from(item.envelope)
-        if revealed is None:
-            continue
-        try:
-            at = parse_timestamp(item.envelope.get("timestamp"))
-        except (ValueError, OverflowError, OSError):
-            at = None
-        if at is None:
-            continue
-        group_id, name = revealed
-        if group_id not in newest or newest[group_id][0] < at:
-            newest[group_id] = (at, name)
-    if not newest:
-        return
-    sql = prepared_sql(
-        "push.rename_group",
-        lambda: Group.update(name="", seen_at=utcnow()).where(
-            (Group.integration == 0)
-            & (Group.group_id == "")
-            & (Group.name != "")
-            & (Group.seen_at < utcnow())
-        ),
-    )
-    for group_id, (at, name) in newest.items():
-        seen_at = Group.seen_at.db_value(at)
-        db.execute_sql(sql, [name, seen_at, integration_id, group_id, name, seen_at])
-
-
 def _apply_items(
     integration_id: int,
     items: Sequence[Item],
@@ -239,7 +228,7 @@ def _apply_items(
             InboundEvent.update(applied_at=now, error=message[:2000]).where(
                 InboundEvent.id == event_id
             ).execute()
-        _rename_groups(integration_id, items)
+        push_groups.rename_groups(integration_id, items)
     return result
 
 
@@ -295,7 +284,12 @@ def apply_pending_for(
     last_id = 0
     while True:
         rows = list(
-            InboundEvent.select(InboundEvent.id, InboundEvent.body, InboundEvent.received_at)
+            InboundEvent.select(
+                InboundEvent.id,
+                InboundEvent.body,
+                InboundEvent.received_at,
+                InboundEvent.event_name,
+            )
             .where(
                 (InboundEvent.integration == integration_id)
                 & InboundEvent.applied_at.is_null()
@@ -310,10 +304,10 @@ def apply_pending_for(
         last_id = rows[-1][0]
         items: list[Item] = []
         unreadable: dict[int, str] = {}
-        for event_id, body, received_at in rows:
+        for event_id, body, received_at, event_name in rows:
             try:
                 envelope = json.loads(body)
-                changes = tuple(envelope_to_changes(envelope))
+                changes = tuple(_changes_of_stored(event_name, envelope))
             except (ValueError, TypeError) as exc:
                 unreadable[event_id] = f"stored event could not be read: {exc}"
                 continue

@@ -11,6 +11,11 @@ most once every ``LISTING_EVERY`` per integration, claimed by a conditional upda
 (``Integration.groups_listed_at``, set by ``chats.refresh_groups`` whoever called it) and
 still without the id lets the event through, to Undefined_Queue.
 
+Group names revealed by events rename *known* groups only (``rename_groups``), and only
+with an event newer than the group's last sighting, so a late re-delivery cannot bring back
+an old name. Unknown group ids create nothing: which groups are alive is decided by the
+complete listing (a deleted group still appears in old chats' events).
+
 A listing that fails leaves the events waiting: there is no give-up time, since applying
 them without one is exactly the miscount this avoids. The page shows the reason.
 """
@@ -21,9 +26,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from webapp import chats
+from webapp.database import prepared_sql
+from webapp.extensions import db
 from webapp.freshchat.client import FreshchatError
+from webapp.freshchat.events import group_name_from
 from webapp.models import Group, InboundEvent, Integration
 from webapp.push_lookups import ClientFactory, Item
+from webapp.timeutil import parse_timestamp, utcnow
 
 LISTING_EVERY = timedelta(minutes=1)
 WAITING_FOR_GROUPS = "group names"
@@ -99,3 +108,35 @@ def fetch_listing(
     except (FreshchatError, chats.EmptyGroupListing, ValueError) as exc:
         return f"group listing failed: {exc}"
     return None
+
+
+def rename_groups(integration_id: int, items: Sequence[Item]) -> None:
+    """Keep known groups' names current between pulls; newest event wins."""
+    newest: dict[str, tuple[datetime, str]] = {}
+    for item in items:
+        revealed = group_name_from(item.envelope)
+        if revealed is None:
+            continue
+        try:
+            at = parse_timestamp(item.envelope.get("timestamp"))
+        except (ValueError, OverflowError, OSError):
+            at = None
+        if at is None:
+            continue
+        group_id, name = revealed
+        if group_id not in newest or newest[group_id][0] < at:
+            newest[group_id] = (at, name)
+    if not newest:
+        return
+    sql = prepared_sql(
+        "push.rename_group",
+        lambda: Group.update(name="", seen_at=utcnow()).where(
+            (Group.integration == 0)
+            & (Group.group_id == "")
+            & (Group.name != "")
+            & (Group.seen_at < utcnow())
+        ),
+    )
+    for group_id, (at, name) in newest.items():
+        seen_at = Group.seen_at.db_value(at)
+        db.execute_sql(sql, [name, seen_at, integration_id, group_id, name, seen_at])

@@ -1015,3 +1015,27 @@ def test_a_sync_listing_after_the_event_also_decides(app, integ):
     with app.app_context(), db.connection_context():
         assert push.apply_pending_for(integration_id, None) == 2  # no Freshchat call needed
     assert stats(integration_id) == {("g9", INTERVAL): 1}
+
+
+def test_another_source_stores_through_the_same_function(app, integ, monkeypatch):
+    """A second source (native webhooks) stores through push.store and reads its own
+    pending bodies back through the reader it registered."""
+    from webapp.changes import ChatChange
+    from webapp.push_body import IncomingEvent
+
+    integration_id, _key = integ
+    monkeypatch.setattr(push, "_READERS", {})
+
+    def read(body):
+        at = datetime.fromisoformat(body["at"])
+        return [ChatChange(body["id"], at, created_time=at, resolved_time=at, group_id="g1")]
+
+    push.register_reader("webhook:", read)
+    body = {"id": "w1", "at": "2026-11-02T09:01:00"}
+    event = IncomingEvent(body, "w1-key", "webhook:resolution", json.dumps(body), tuple(read(body)))
+    with db.connection_context():
+        stored = push.store(integration_id, [event], apply=False)
+    assert len(stored.new) == 1 and stored.applied == 0
+    with app.app_context(), db.connection_context():
+        assert push.apply_pending_for(integration_id, None) == 1
+    assert stats(integration_id) == {("g1", INTERVAL): 1}
