@@ -68,6 +68,12 @@ def waiting_for_groups(integration_id: int, items: Sequence[Item]) -> dict[int, 
         arrived = item.received_at
         if unknown and (listed_at is None or arrived is None or arrived > listed_at):
             waiting[item.event_id] = unknown
+    # The chat's other events wait with them: a resolution applied alone would count the
+    # chat without the group that is still on its way.
+    held = {c.conversation_id for item in items if item.event_id in waiting for c in item.changes}
+    for item in items:
+        if item.event_id not in waiting and any(c.conversation_id in held for c in item.changes):
+            waiting[item.event_id] = set()
     return waiting
 
 
