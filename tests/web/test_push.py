@@ -1040,3 +1040,27 @@ def test_another_source_stores_through_the_same_function(app, integ, monkeypatch
     with app.app_context(), db.connection_context():
         assert push.apply_pending_for(integration_id, None) == 1
     assert stats(integration_id) == {("g1", INTERVAL): 1}
+
+
+def test_the_fdk_shaped_fixtures_through_the_endpoint(app, client):
+    from pathlib import Path
+
+    folder = Path(__file__).parent.parent / "fixtures" / "events"
+    billing = "4f3e2d1c-group-billing"
+    integration_id, key = make_integration(app, groups=(billing,))
+
+    def send(name):
+        envelope = json.loads((folder / name).read_text())
+        envelope["iparams"]["api_key"] = key  # as an installed app would hold it
+        return post(client, key, envelope)
+
+    assert send("on_conversation_create.json").json["applied"] == 1
+    assert send("on_message_create.json").json["applied"] == 1
+    assert send("on_conversation_update_resolve.json").json["applied"] == 1
+    assert stats(integration_id) == {(billing, INTERVAL): 1}
+    assert send("on_conversation_update_reopen_custom.json").json["applied"] == 1
+    with db.connection_context():
+        chat = Chat.get(Chat.conversation_id.endswith("0001"))
+        assert chat.status == "waiting on customer" and chat.interval_start == INTERVAL
+        assert Chat.get(Chat.conversation_id.endswith("0003")).created_time is not None
+        assert not any(key in e.body or "Dana" in e.body for e in InboundEvent.select())
