@@ -44,7 +44,10 @@ _FAILURES_KEY = "push_auth_failures"
 EVENTS_PATH = "/freshchat/events"  # under bp.url_prefix
 
 
-def _limiter(app: Flask, name: str = _LIMITER_KEY, setting: str = "PUSH_RATE_LIMIT_PER_MINUTE"):  # type: ignore[no-untyped-def]
+def _limiter(
+    app: Flask, name: str = _LIMITER_KEY, setting: str = "PUSH_RATE_LIMIT_PER_MINUTE"
+) -> SlidingWindowLimit:
+    """The app's limit named ``name``, rebuilt when its setting changes."""
     limiter = app.extensions.get(name)
     limit = int(app.config[setting])
     if limiter is None or limiter.limit != limit:
