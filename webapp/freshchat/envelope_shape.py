@@ -67,7 +67,7 @@ _KEPT: dict[str, Any] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _parse_time(value: object) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     """Epoch milliseconds or ISO text → naive UTC; ``ValueError`` for anything else."""
     if value is None:
         return None
@@ -81,7 +81,7 @@ def _parse_time(value: object) -> datetime | None:
 
 def _is_time(value: object) -> bool:
     try:
-        _parse_time(value)
+        parse_time(value)
     except ValueError:
         return False
     return True
@@ -91,14 +91,14 @@ def _is_group_id(value: object) -> bool:
     return value is None or (isinstance(value, str | int) and not isinstance(value, bool))
 
 
-def _group_id(value: object) -> str | None:
+def group_id_text(value: object) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     text = str(value).strip()
     return text or None
 
 
-def _truthy(value: object) -> bool:
+def truthy(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -106,40 +106,36 @@ def _truthy(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() in _TRUTHY
 
 
-def _event_key(envelope: dict[str, Any]) -> str:
+def event_key(envelope: dict[str, Any]) -> str:
+    """The event's name as compared: trimmed and lower-case ("" when it is not text)."""
     event = envelope.get("event")
     return event.strip().lower() if isinstance(event, str) else ""
 
 
-def _dict(value: object) -> dict[str, Any]:
+def as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _pair(model_changes: dict[str, Any], name: str) -> tuple[object, object] | None:
+def change_pair(model_changes: dict[str, Any], name: str) -> tuple[object, object] | None:
     value = model_changes.get(name)
     if isinstance(value, list) and len(value) == 2:
         return value[0], value[1]
     return None
 
 
-def _lower(value: object) -> str:
+def lower_text(value: object) -> str:
     return value.strip().lower() if isinstance(value, str) else ""
-
-
-def event_key(envelope: dict[str, Any]) -> str:
-    """The event's name as compared: trimmed and lower-case ("" when it is not text)."""
-    return _event_key(envelope)
 
 
 def is_known(envelope: dict[str, Any]) -> bool:
     """Whether this is an event the app reads (others are acknowledged and ignored)."""
-    return _event_key(envelope) in KNOWN_EVENTS
+    return event_key(envelope) in KNOWN_EVENTS
 
 
 def conversation_part(envelope: dict[str, Any]) -> tuple[str, object]:
     """(path, value) of the object describing the conversation; None when absent."""
-    data = _dict(envelope.get("data"))
-    if _event_key(envelope) == ON_MESSAGE and data.get("message") is not None:
+    data = as_dict(envelope.get("data"))
+    if event_key(envelope) == ON_MESSAGE and data.get("message") is not None:
         return "data.message", data["message"]
     return "data.conversation", data.get("conversation")
 
@@ -220,7 +216,7 @@ def _structure_problems(obj: dict[str, Any]) -> list[str]:
         problems.append("data: not an object")
         return problems
 
-    required = _event_key(obj) in CONVERSATION_EVENTS
+    required = event_key(obj) in CONVERSATION_EVENTS
     path, conversation = conversation_part(obj)
     if conversation is None:
         if required:
@@ -276,7 +272,7 @@ def _changes_problems(data: dict[str, Any]) -> list[str]:
 
 
 def _scalar_pair(model_changes: dict[str, Any], name: str) -> bool:
-    pair = _pair(model_changes, name)
+    pair = change_pair(model_changes, name)
     return pair is not None and all(_is_group_id(value) for value in pair)
 
 

@@ -37,14 +37,14 @@ from webapp.freshchat.envelope_shape import (
     ON_CREATE,
     ON_MESSAGE,
     ON_UPDATE,
-    _dict,
-    _event_key,
-    _group_id,
-    _lower,
-    _pair,
-    _parse_time,
-    _truthy,
+    as_dict,
+    change_pair,
     conversation_part,
+    event_key,
+    group_id_text,
+    lower_text,
+    parse_time,
+    truthy,
     validate_envelope,
 )
 
@@ -60,9 +60,9 @@ def envelope_to_changes(envelope: dict[str, Any]) -> list[ChatChange]:
     problems = validate_envelope(envelope)
     if problems:
         raise ValueError("; ".join(problems))
-    event = _event_key(envelope)
-    data = _dict(envelope.get("data"))
-    conversation = _dict(data.get("conversation"))
+    event = event_key(envelope)
+    data = as_dict(envelope.get("data"))
+    conversation = as_dict(data.get("conversation"))
     if event == ON_CREATE:
         return [_created(envelope, data, conversation)]
     if event == ON_UPDATE:
@@ -73,8 +73,8 @@ def envelope_to_changes(envelope: dict[str, Any]) -> list[ChatChange]:
 
 
 def _association_group(data: dict[str, Any]) -> tuple[str | None, str | None] | None:
-    group = _dict(_dict(data.get("associations")).get("group"))
-    group_id = _group_id(group.get("id"))
+    group = as_dict(as_dict(data.get("associations")).get("group"))
+    group_id = group_id_text(group.get("id"))
     if group_id is None:
         return None
     name = group.get("name")
@@ -89,21 +89,21 @@ def _name_for(data: dict[str, Any], group_id: str | None) -> str | None:
 
 
 def _flags(conversation: dict[str, Any], status: object) -> tuple[bool, bool]:
-    spam = _lower(status) == "spam" or _truthy(conversation.get("is_spam"))
-    deleted = _lower(status) == "deleted" or _truthy(conversation.get("is_deleted"))
+    spam = lower_text(status) == "spam" or truthy(conversation.get("is_spam"))
+    deleted = lower_text(status) == "deleted" or truthy(conversation.get("is_deleted"))
     return spam, deleted
 
 
 def _created(
     envelope: dict[str, Any], data: dict[str, Any], conversation: dict[str, Any]
 ) -> ChatChange:
-    timestamp = _parse_time(envelope.get("timestamp"))
-    created = _parse_time(conversation.get("created_time"))
+    timestamp = parse_time(envelope.get("timestamp"))
+    created = parse_time(conversation.get("created_time"))
     at = created or timestamp
     if at is None:  # validation guarantees a timestamp; kept for type checkers
         raise ValueError("timestamp: required")
     if "assigned_group_id" in conversation:
-        group_id = _group_id(conversation["assigned_group_id"])
+        group_id = group_id_text(conversation["assigned_group_id"])
     else:
         association = _association_group(data)
         group_id = association[0] if association else None
@@ -124,30 +124,33 @@ def _created(
 def _updated(
     envelope: dict[str, Any], data: dict[str, Any], conversation: dict[str, Any]
 ) -> ChatChange:
-    at = _parse_time(envelope.get("timestamp"))
+    at = parse_time(envelope.get("timestamp"))
     if at is None:
         raise ValueError("timestamp: required")
-    model_changes = _dict(_dict(data.get("changes")).get("model_changes"))
-    status_pair = _pair(model_changes, "status")
+    model_changes = as_dict(as_dict(data.get("changes")).get("model_changes"))
+    status_pair = change_pair(model_changes, "status")
     old_status, new_status = status_pair if status_pair else (None, None)
     status = conversation.get("status")
     if not isinstance(status, str):
         status = new_status if isinstance(new_status, str) else None
 
-    conversation_resolved = _parse_time(conversation.get("resolved_time"))
+    conversation_resolved = parse_time(conversation.get("resolved_time"))
     resolved_time = None
-    if _lower(new_status) == "resolved":
+    if lower_text(new_status) == "resolved":
         resolved_time = conversation_resolved or at
-    elif _lower(status) == "resolved" and conversation_resolved is not None:
+    elif lower_text(status) == "resolved" and conversation_resolved is not None:
         resolved_time = conversation_resolved
-    reopened = _lower(old_status) == "resolved" and _lower(new_status) not in {"", "resolved"}
+    reopened = lower_text(old_status) == "resolved" and lower_text(new_status) not in {
+        "",
+        "resolved",
+    }
 
     group_id: str | None = NO_GROUP_INFO
-    group_pair = _pair(model_changes, "assigned_group_id")
+    group_pair = change_pair(model_changes, "assigned_group_id")
     if "assigned_group_id" in conversation:
-        group_id = _group_id(conversation["assigned_group_id"])
+        group_id = group_id_text(conversation["assigned_group_id"])
     elif group_pair is not None:
-        group_id = _group_id(group_pair[1])
+        group_id = group_id_text(group_pair[1])
     elif (association := _association_group(data)) is not None:
         group_id = association[0]
 
@@ -160,8 +163,8 @@ def _updated(
         group_id != NO_GROUP_INFO
         and resolved_time is not None
         and resolved_time < at
-        and _lower(new_status) == "resolved"
-        and _lower(old_status) != "resolved"
+        and lower_text(new_status) == "resolved"
+        and lower_text(old_status) != "resolved"
     ):
         group_time = resolved_time
 
@@ -169,7 +172,7 @@ def _updated(
     return ChatChange(
         conversation["conversation_id"].strip(),
         at,
-        created_time=_parse_time(conversation.get("created_time")),
+        created_time=parse_time(conversation.get("created_time")),
         resolved_time=resolved_time,
         reopened=reopened,
         status=status,
@@ -184,8 +187,8 @@ def _updated(
 def _message(envelope: dict[str, Any]) -> list[ChatChange]:
     # A message may be the first sign of a chat, and its conversation's created_time is
     # what places the contact in time.
-    conversation = _dict(conversation_part(envelope)[1])
-    created = _parse_time(conversation.get("created_time"))
+    conversation = as_dict(conversation_part(envelope)[1])
+    created = parse_time(conversation.get("created_time"))
     conversation_id = conversation.get("conversation_id")
     if created is None or not isinstance(conversation_id, str) or not conversation_id.strip():
         return []
@@ -197,7 +200,7 @@ def _message(envelope: dict[str, Any]) -> list[ChatChange]:
 
 def group_name_from(envelope: dict[str, Any]) -> tuple[str, str] | None:
     """(group id, name) that the event reveals, so queue names stay current between pulls."""
-    association = _association_group(_dict(envelope.get("data")))
+    association = _association_group(as_dict(envelope.get("data")))
     if association is None or association[0] is None or association[1] is None:
         return None
     return association[0], association[1]
