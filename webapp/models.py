@@ -54,7 +54,7 @@ class Integration(BaseModel):
     counted_from = DateTimeField(null=True)
     last_sync_started_at = DateTimeField(null=True)
     last_sync_finished_at = DateTimeField(null=True)
-    last_sync_outcome = CharField(max_length=20, null=True)  # ok | error
+    last_sync_outcome = CharField(max_length=20, null=True)  # ok | error | interrupted
     last_error = TextField(null=True)
     next_sync_at = DateTimeField(null=True)
     lease_owner = CharField(max_length=64, null=True)
@@ -143,7 +143,7 @@ class SyncRun(BaseModel):
     trigger = CharField(max_length=20, default="schedule")  # schedule | manual | cli | demo
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
-    outcome = CharField(max_length=20, default="running")  # running | ok | error
+    outcome = CharField(max_length=20, default="running")  # running | ok | error | interrupted
     window_from = DateTimeField(null=True)
     window_to = DateTimeField(null=True)
     progress_done = IntegerField(default=0)
