@@ -176,11 +176,15 @@ def create_admin_command(username: str, password: str | None) -> None:
 @with_appcontext
 @click.argument("name", required=False)
 def sync_command(name: str | None) -> None:
-    """Sync one integration (or all active ones) in the foreground, with progress."""
-    from webapp import sync
+    """Sync one integration (or all active ones) in the foreground, with progress.
+
+    SIGTERM or Ctrl-C stops the running sync at its next safe point: the run is marked
+    interrupted, the lease released, and the command exits non-zero.
+    """
+    from webapp import sync, sync_guard
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with db.connection_context():
+    with db.connection_context(), sync_guard.stop_on_signals():
         if name:
             integration = _find(name)
             if integration.paused:
@@ -193,6 +197,9 @@ def sync_command(name: str | None) -> None:
             return
         failures: list[str] = []
         for integration in targets:
+            if sync_guard.STOP.is_set():
+                failures.append(f"{integration.name}: not synced, the command was stopped.")
+                continue
             click.echo(f"Syncing {integration.name}…")
 
             shown = [0]

@@ -19,7 +19,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from webapp.models import Integration
@@ -28,6 +29,7 @@ from webapp.models import Integration
 STOP = threading.Event()
 
 RENEW_EVERY_SECONDS = 60.0  # far below the 20-minute lease, far above a database write
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class SyncStopped(Exception):
@@ -60,13 +62,16 @@ def request_stop(*_args: Any) -> None:
     STOP.set()
 
 
-def install_stop_handler(then: Callable[[], None] | None = None) -> None:
-    """Make SIGTERM (and SIGINT) stop syncs at their next safe point, then call ``then``.
+@contextmanager
+def stop_on_signals(then: Callable[[], None] | None = None) -> Iterator[None]:
+    """While inside: SIGTERM (and SIGINT) stop syncs at their next safe point, then call
+    ``then``. The previous handlers come back on exit.
 
     ``then`` lets ``serve`` leave its HTTP loop; ``flask sync`` just lets the run stop.
-    Only the main thread may install signal handlers; elsewhere this does nothing.
+    Only the main thread may set signal handlers; elsewhere this changes nothing.
     """
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
 
     def handler(signum: int, frame: Any) -> None:
@@ -74,8 +79,12 @@ def install_stop_handler(then: Callable[[], None] | None = None) -> None:
         if then is not None:
             then()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class RunGuard:
