@@ -355,6 +355,7 @@ def client_factory_for(config: dict[str, Any], box: SecretBox) -> ClientFactory:
             api_url_template=config["FRESHCHAT_API_URL"],
             timeout=(5.0, float(config["FRESHCHAT_TIMEOUT_SECONDS"])),
             max_wait=float(config.get("FRESHCHAT_MAX_WAIT_SECONDS", 300.0)),
+            download_deadline=float(config.get("FRESHCHAT_DOWNLOAD_DEADLINE_SECONDS", 900.0)),
         )
 
     return factory
