@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_access_control(app: Flask) -> None:
     from webapp.models import Admin
+    from webapp.sessions import signed_in_admin
 
     @app.before_request
     def _require_login():  # type: ignore[no-untyped-def]
@@ -119,10 +120,9 @@ def _register_access_control(app: Flask) -> None:
             return None
         if not Admin.select().exists():
             return redirect(url_for("auth.setup"))
-        admin_id = session.get("admin_id")
-        admin = Admin.get_or_none(Admin.id == admin_id) if admin_id else None
+        admin = signed_in_admin()
         if admin is None:
-            session.pop("admin_id", None)
+            session.clear()
             if request.htmx:
                 response = app.response_class("", status=200)
                 response.headers["HX-Redirect"] = url_for("auth.login")

@@ -18,6 +18,7 @@ from webapp.domains import DomainError, allowed_suffixes, normalise_domain
 from webapp.extensions import db
 from webapp.models import Admin, Integration
 from webapp.security import hash_password
+from webapp.sessions import end_all_sessions
 from webapp.timeutil import parse_timestamp
 
 # Commands run inside the app context (AppGroup commands get it by themselves; the plain
@@ -169,7 +170,8 @@ def create_admin_command(username: str, password: str | None) -> None:
         else:
             admin.password_hash = hash_password(password)
             admin.save()
-            click.echo(f"Reset the password of “{username}”.")
+            end_all_sessions(admin.id)  # whoever knew the old password is signed out
+            click.echo(f"Reset the password of “{username}”; its sessions were ended.")
 
 
 @click.command("sync")

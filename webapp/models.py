@@ -28,6 +28,8 @@ class Admin(BaseModel):
     username = CharField(max_length=80, unique=True)
     password_hash = CharField(max_length=255)
     created_at = DateTimeField(default=utcnow)
+    # Incremented on sign-out and password change: ends every earlier session (sessions.py).
+    session_version = IntegerField(default=0)
 
 
 class Integration(BaseModel):
