@@ -43,7 +43,12 @@ def _find(name: str) -> Integration:
 @integrations_cli.command("add")
 @click.option("--name", required=True)
 @click.option("--domain", required=True, help="e.g. example.freshchat.com")
-@click.option("--api-key", required=True, help="An Account Administrator's API key.")
+@click.option(
+    "--api-key",
+    envvar="FRESHCHAT_API_KEY",
+    help="An Account Administrator's API key; '-' reads it from stdin, and without the "
+    "option it comes from FRESHCHAT_API_KEY (either keeps it out of the process list).",
+)
 @click.option("--sync-every", type=click.Choice(["15", "30", "60"]), default="15")
 @click.option("--backfill-days", type=click.IntRange(1, service.BACKFILL_MAX_DAYS), default=30)
 @click.option("--timezone", "display_timezone", default="UTC")
@@ -65,9 +70,9 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         twin = service.connected_to(host)
         if twin is not None:
             _fail(f"{host} is already connected as “{twin.name}”.")
-        api_key = api_key.strip()
-        if not api_key or any(ch.isspace() for ch in api_key):
-            _fail("the API key is empty or contains spaces.")
+        api_key = _read_api_key(api_key)
+        if any(ch.isspace() for ch in api_key):
+            _fail("the API key contains spaces.")
         if display_timezone not in available_timezones():
             _fail(f"unknown time zone “{display_timezone}”; use a name such as Europe/Berlin.")
         if not no_check:
@@ -89,6 +94,20 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         except service.IntegrationError as exc:
             _fail(str(exc))
         click.echo(f"Added integration {integration.id}: {integration.name} ({host}).")
+
+
+def _read_api_key(option: str | None) -> str:
+    """The key from ``--api-key``, stdin (``-``) or ``FRESHCHAT_API_KEY`` (click fills the
+    option from it). A key typed on the command line shows in ``ps`` to every local user."""
+    if option is not None and option.strip() == "-":
+        option = sys.stdin.readline()
+    key = (option or "").strip()
+    if not key:
+        _fail(
+            "no API key: pass --api-key - and write the key to stdin, or set "
+            "FRESHCHAT_API_KEY (or pass --api-key KEY, visible to other local users)."
+        )
+    return key
 
 
 @integrations_cli.command("list")
