@@ -17,6 +17,7 @@ from webapp.connection import check_credentials
 from webapp.domains import DomainError, allowed_suffixes, normalise_domain
 from webapp.extensions import db
 from webapp.models import Admin, Integration
+from webapp.names import name_problem
 from webapp.security import hash_password
 from webapp.sessions import end_all_sessions
 from webapp.timeutil import parse_timestamp
@@ -59,6 +60,8 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         name = service.clean_name(name)
         if not name or len(name) > service.NAME_MAX:
             _fail(f"the name must be 1 to {service.NAME_MAX} characters.")
+        if problem := name_problem(name):
+            _fail(problem)
         if service.name_taken(name):
             _fail(f"an integration named “{name}” already exists.")
         try:
@@ -175,6 +178,8 @@ def create_admin_command(username: str, password: str | None) -> None:
     username = username.strip()
     if not username or len(username) > 80:
         _fail("the username must be 1 to 80 characters.")
+    if problem := name_problem(username, "The username"):
+        _fail(problem)
     if password is None:
         password = click.prompt("Password", hide_input=True)
         if click.prompt("Repeat password", hide_input=True) != password:
