@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import add_integration
+from tests.conftest import TEST_API_URL, add_integration, make_test_app
 from webapp.changes import ChatChange
 from webapp.chats import apply_changes, refresh_groups
 from webapp.extensions import db
@@ -41,6 +41,16 @@ def test_a_cell_read_as_a_formula_is_neutralised(name):
 @pytest.mark.parametrize("value", [PLAIN, "Sales - EU", "", "Undefined_Queue", "1", 5])
 def test_other_cells_are_left_as_they_are(value):
     assert csv_cell(value) == value
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The usual test app, its "now" pinned a few days after the chats (any calendar day)."""
+    application = make_test_app(
+        tmp_path, FRESHCHAT_API_URL=TEST_API_URL, CLOCK=lambda: ARRIVED + timedelta(days=4)
+    )
+    yield application
+    db.initialize(None)
 
 
 @pytest.fixture
