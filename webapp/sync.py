@@ -228,7 +228,7 @@ def _sync_windows(
 ) -> str:
     client = client_factory(integration)
     # Waits (job polls, Retry-After) renew the lease and end early on shutdown.
-    client._sleep = guard.guarded_sleep(client._sleep)
+    client.wrap_waits(guard.guarded_sleep)
     progress.client = client
     run = progress.run
     progress.update("Reading groups…")
@@ -331,6 +331,7 @@ def _finish_stopped(integration: Integration, run: SyncRun, reason: SyncStopped)
     written only on shutdown (this process still owns it), never after losing the lease
     or the integration, when another process or nobody does."""
     message = str(reason)
+    log.info("integration %s: %s", integration.id, message)
     finished = utcnow()
     with db.atomic():
         run.finished_at = finished

@@ -318,6 +318,13 @@ class FreshchatClient:
     def __repr__(self) -> str:
         return f"FreshchatClient(base_url={self.base_url!r})"
 
+    def wrap_waits(
+        self, wrap: Callable[[Callable[[float], None]], Callable[[float], None]]
+    ) -> None:
+        """Route every wait (job polls, retry pauses) through ``wrap(sleep)``: the sync
+        renews its lease there and stops on shutdown without waiting the pause out."""
+        self._sleep = wrap(self._sleep)
+
     # ----------------------------------------------------------------- public API
 
     def get_configuration(self) -> dict[str, Any]:
