@@ -158,8 +158,5 @@ class GuardedSink:
         self._guard.tick()
         return self._sink.write(data)
 
-    def seek(self, *args: Any) -> int:
-        return self._sink.seek(*args)
-
-    def truncate(self, *args: Any) -> int:
-        return self._sink.truncate(*args)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sink, name)  # seek, truncate, tell, flush: the sink's own
