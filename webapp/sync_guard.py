@@ -1,6 +1,6 @@
 """When a running sync must stop: the process is shutting down, or its lease is gone.
 
-A sync holds its integration's lease (one row in the database) for ``LEASE_TIME``. Two
+A sync holds its integration's lease (one row in the database) for ``sync.LEASE_TIME``. Two
 things end a run early, and both are only acted on at *safe points* (between Extract
 requests and files, in waits, between chunks of a download: never inside a write
 transaction), so a stopped run leaves nothing half-applied:
