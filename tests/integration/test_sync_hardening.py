@@ -7,7 +7,13 @@ client offers (its injected ``sleep`` and the Extract request hook), at exact mo
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
 
 from tests.integration import test_sync_pipeline as pipeline
 from tests.integration.test_sync_pipeline import NOW, make_world, queue_totals
@@ -94,6 +100,36 @@ def test_a_run_that_lost_its_lease_while_waiting_stops_without_writing(world):
     assert integration.lease_owner == "other-process"  # not released by the loser
     assert integration.last_sync_outcome is None  # the owner's state is not overwritten
     assert SyncRun.get_by_id(outcome.run.id).outcome == "interrupted"
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+class AbsurdRetryAfterSession(requests.Session):
+    """A real session whose first ``GET /groups`` answer becomes a 429 with ``value``."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__()
+        self.value = value
+        self.sent = False
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        if not self.sent and urlsplit(url).path.endswith("/v2/groups"):
+            self.sent = True
+            response.status_code = 429
+            response.headers["Retry-After"] = self.value
+        return response
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "nan", "-30"])
+def test_an_absurd_retry_after_in_a_sync_is_ignored_for_a_backoff(world, value):
+    world.client_options["session"] = AbsurdRetryAfterSession(value)
+    outcome = world.sync()
+    assert outcome.ok, outcome.message
+    (wait,) = world.waits() or [0.0]  # a jittered backoff, possibly zero
+    assert math.isfinite(wait) and 0 <= wait <= world.clients[0].max_wait
+    world.assert_matches_oracle(NOW - timedelta(days=10), NOW)
 
 
 # --------------------------------------------------------------------------- item 6
