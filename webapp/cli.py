@@ -17,7 +17,9 @@ from webapp.connection import check_credentials
 from webapp.domains import DomainError, allowed_suffixes, normalise_domain
 from webapp.extensions import db
 from webapp.models import Admin, Integration
+from webapp.names import name_problem
 from webapp.security import hash_password
+from webapp.sessions import end_all_sessions
 from webapp.timeutil import parse_timestamp
 
 # Commands run inside the app context (AppGroup commands get it by themselves; the plain
@@ -42,7 +44,12 @@ def _find(name: str) -> Integration:
 @integrations_cli.command("add")
 @click.option("--name", required=True)
 @click.option("--domain", required=True, help="e.g. example.freshchat.com")
-@click.option("--api-key", required=True, help="An Account Administrator's API key.")
+@click.option(
+    "--api-key",
+    envvar="FRESHCHAT_API_KEY",
+    help="An Account Administrator's API key; '-' reads it from stdin, and without the "
+    "option it comes from FRESHCHAT_API_KEY (either keeps it out of the process list).",
+)
 @click.option("--sync-every", type=click.Choice(["15", "30", "60"]), default="15")
 @click.option("--backfill-days", type=click.IntRange(1, service.BACKFILL_MAX_DAYS), default=30)
 @click.option("--timezone", "display_timezone", default="UTC")
@@ -53,6 +60,8 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         name = service.clean_name(name)
         if not name or len(name) > service.NAME_MAX:
             _fail(f"the name must be 1 to {service.NAME_MAX} characters.")
+        if problem := name_problem(name):
+            _fail(problem)
         if service.name_taken(name):
             _fail(f"an integration named “{name}” already exists.")
         try:
@@ -64,9 +73,9 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         twin = service.connected_to(host)
         if twin is not None:
             _fail(f"{host} is already connected as “{twin.name}”.")
-        api_key = api_key.strip()
-        if not api_key or any(ch.isspace() for ch in api_key):
-            _fail("the API key is empty or contains spaces.")
+        api_key = _read_api_key(api_key)
+        if any(ch.isspace() for ch in api_key):
+            _fail("the API key contains spaces.")
         if display_timezone not in available_timezones():
             _fail(f"unknown time zone “{display_timezone}”; use a name such as Europe/Berlin.")
         if not no_check:
@@ -88,6 +97,20 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
         except service.IntegrationError as exc:
             _fail(str(exc))
         click.echo(f"Added integration {integration.id}: {integration.name} ({host}).")
+
+
+def _read_api_key(option: str | None) -> str:
+    """The key from ``--api-key``, stdin (``-``) or ``FRESHCHAT_API_KEY`` (click fills the
+    option from it). A key typed on the command line shows in ``ps`` to every local user."""
+    if option is not None and option.strip() == "-":
+        option = sys.stdin.readline()
+    key = (option or "").strip()
+    if not key:
+        _fail(
+            "no API key: pass --api-key - and write the key to stdin, or set "
+            "FRESHCHAT_API_KEY (or pass --api-key KEY, visible to other local users)."
+        )
+    return key
 
 
 @integrations_cli.command("list")
@@ -155,6 +178,8 @@ def create_admin_command(username: str, password: str | None) -> None:
     username = username.strip()
     if not username or len(username) > 80:
         _fail("the username must be 1 to 80 characters.")
+    if problem := name_problem(username, "The username"):
+        _fail(problem)
     if password is None:
         password = click.prompt("Password", hide_input=True)
         if click.prompt("Repeat password", hide_input=True) != password:
@@ -169,18 +194,23 @@ def create_admin_command(username: str, password: str | None) -> None:
         else:
             admin.password_hash = hash_password(password)
             admin.save()
-            click.echo(f"Reset the password of “{username}”.")
+            end_all_sessions(admin.id)  # whoever knew the old password is signed out
+            click.echo(f"Reset the password of “{username}”; its sessions were ended.")
 
 
 @click.command("sync")
 @with_appcontext
 @click.argument("name", required=False)
 def sync_command(name: str | None) -> None:
-    """Sync one integration (or all active ones) in the foreground, with progress."""
-    from webapp import sync
+    """Sync one integration (or all active ones) in the foreground, with progress.
+
+    SIGTERM or Ctrl-C stops the running sync at its next safe point: the run is marked
+    interrupted, the lease released, and the command exits non-zero.
+    """
+    from webapp import sync, sync_guard
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with db.connection_context():
+    with db.connection_context(), sync_guard.stop_on_signals():
         if name:
             integration = _find(name)
             if integration.paused:
@@ -193,6 +223,9 @@ def sync_command(name: str | None) -> None:
             return
         failures: list[str] = []
         for integration in targets:
+            if sync_guard.STOP.is_set():
+                failures.append(f"{integration.name}: not synced, the command was stopped.")
+                continue
             click.echo(f"Syncing {integration.name}…")
 
             shown = [0]

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_OVERLAP_MINUTES": 60,
     "EXTRACT_POLL_SECONDS": 5.0,  # pause between polls of a pending Extract job
     "FRESHCHAT_MAX_WAIT_SECONDS": 300.0,  # longest Retry-After honoured before giving up
+    "FRESHCHAT_DOWNLOAD_DEADLINE_SECONDS": 900.0,  # whole report file, however it trickles
     "PUSH_MAX_BODY_BYTES": 1_048_576,
     "PUSH_MAX_EVENTS_PER_REQUEST": 500,
     "PUSH_RATE_LIMIT_PER_MINUTE": 600,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,17 @@ def check_credentials(
         )
     except FreshchatError as exc:
         return ConnectionResult(False, str(exc), exc.kind)
+    except Exception:
+        # Whatever Freshchat sent, an admin waiting on "Test connection" or "Save" gets a
+        # verdict, never a 500; the stack goes to the log for us to fix the client.
+        log.exception("credential check of %s: unexpected failure", domain)
+        return ConnectionResult(
+            False,
+            f"{domain} answered in a way this app does not understand; nothing was saved. "
+            "Check the domain, then try again in a few minutes.",
+            "malformed_response",
+        )
     plan = account.get("plan_type") or account.get("bundle_type")
-    detail = f" (plan: {plan})" if plan else ""
+    plan = plan if isinstance(plan, str) else None
+    detail = f" (plan: {plan[:40]})" if plan else ""
     return ConnectionResult(True, f"Connected to {domain}{detail}.", "ok", account)

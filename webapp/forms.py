@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Valid
 
 from webapp import integrations
 from webapp.domains import DomainError, allowed_suffixes, normalise_domain
+from webapp.names import name_problem
 
 # Region/City names (plus UTC) from the tzdata package, so the list is the same on a box
 # without /usr/share/zoneinfo; aliases like "localtime" or "Factory" are left out.
@@ -41,6 +42,11 @@ class SetupForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", [DataRequired(), EqualTo("password", "The passwords differ.")]
     )
+
+    def validate_username(self, field: StringField) -> None:
+        problem = name_problem(field.data or "", "The username")
+        if problem:
+            raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):
@@ -98,6 +104,9 @@ class IntegrationForm(FlaskForm):
             )
 
     def validate_name(self, field: StringField) -> None:
+        problem = name_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
         exclude = self.integration.id if self.integration is not None else None
         if field.data and integrations.name_taken(field.data, exclude_id=exclude):
             raise ValidationError(

@@ -14,6 +14,7 @@ from webapp import chats
 from webapp.database import model_from_row, prepared_sql
 from webapp.extensions import db
 from webapp.models import ApiKey, Chat, Integration
+from webapp.names import name_problem
 from webapp.security import NewApiKey, SecretBox, generate_api_key
 from webapp.timeutil import utcnow
 
@@ -59,9 +60,16 @@ def live() -> Integration:
     return Integration.select().where(Integration.deleted_at.is_null())
 
 
+def _check_name(name: str) -> None:
+    problem = name_problem(clean_name(name))
+    if problem:
+        raise IntegrationError(problem)
+
+
 def create(values: IntegrationInput, box: SecretBox) -> Integration:
     if not values.api_key:
         raise IntegrationError("An API key is required.")
+    _check_name(values.name)
     try:
         with db.atomic():
             return Integration.create(
@@ -82,6 +90,7 @@ def create(values: IntegrationInput, box: SecretBox) -> Integration:
 
 def update(integration: Integration, values: IntegrationInput, box: SecretBox) -> Integration:
     """Apply an edit; a blank key keeps the stored one. Changing the account restarts sync."""
+    _check_name(values.name)
     account_changed = values.domain != integration.domain
     integration.name = clean_name(values.name)
     integration.name_key = name_key(values.name)

@@ -28,6 +28,8 @@ class Admin(BaseModel):
     username = CharField(max_length=80, unique=True)
     password_hash = CharField(max_length=255)
     created_at = DateTimeField(default=utcnow)
+    # Incremented on sign-out and password change: ends every earlier session (sessions.py).
+    session_version = IntegerField(default=0)
 
 
 class Integration(BaseModel):
@@ -54,7 +56,7 @@ class Integration(BaseModel):
     counted_from = DateTimeField(null=True)
     last_sync_started_at = DateTimeField(null=True)
     last_sync_finished_at = DateTimeField(null=True)
-    last_sync_outcome = CharField(max_length=20, null=True)  # ok | error
+    last_sync_outcome = CharField(max_length=20, null=True)  # ok | error | interrupted
     last_error = TextField(null=True)
     next_sync_at = DateTimeField(null=True)
     # Freshchat's account_id, learnt from the first accepted pushed event (see push_account)
@@ -149,7 +151,7 @@ class SyncRun(BaseModel):
     trigger = CharField(max_length=20, default="schedule")  # schedule | manual | cli | demo
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
-    outcome = CharField(max_length=20, default="running")  # running | ok | error
+    outcome = CharField(max_length=20, default="running")  # running | ok | error | interrupted
     window_from = DateTimeField(null=True)
     window_to = DateTimeField(null=True)
     progress_done = IntegerField(default=0)

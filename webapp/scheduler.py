@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from webapp import sync_guard
 from webapp.extensions import db
 from webapp.models import Integration
 from webapp.timeutil import utcnow
@@ -113,11 +114,15 @@ def start(
     return scheduler
 
 
-def shutdown() -> None:
+def shutdown(*, wait: bool = False) -> None:
+    """Stop the scheduler; ``wait`` lets running jobs reach their end (on SIGTERM a sync
+    stops at its next safe point, so that end comes quickly)."""
     global _scheduler
-    if _scheduler is not None:
-        _scheduler.shutdown(wait=False)
-        _scheduler = None
+    # Forgotten first: a job that ends while APScheduler shuts down (holding its job-store
+    # lock while it joins the job threads) must not call back into it, or both wait.
+    scheduler, _scheduler = _scheduler, None
+    if scheduler is not None:
+        scheduler.shutdown(wait=wait)
 
 
 def is_running() -> bool:
@@ -203,9 +208,10 @@ def reconcile() -> int:
 
 def next_run_time(integration_id: int) -> datetime | None:
     """When this process's scheduler will next sync the integration (naive UTC)."""
-    if _scheduler is None:
+    scheduler = _scheduler
+    if scheduler is None or sync_guard.STOP.is_set():  # shutting down: no next run here
         return None
-    job = _scheduler.get_job(job_id(integration_id))
+    job = scheduler.get_job(job_id(integration_id))
     if job is None or job.next_run_time is None:
         return None
     return job.next_run_time.astimezone(UTC).replace(tzinfo=None)

@@ -26,6 +26,20 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+_dummy_hash: list[str] = []
+
+
+def dummy_password_hash() -> str:
+    """A hash of a random password with the same parameters as real ones, made once.
+
+    Sign-in verifies it when no admin has the username given, so an unknown name costs
+    the same Argon2 work as a known one and answer times do not tell which names exist.
+    """
+    if not _dummy_hash:
+        _dummy_hash.append(hash_password(secrets.token_urlsafe(32)))
+    return _dummy_hash[0]
+
+
 def new_encryption_key() -> str:
     return Fernet.generate_key().decode()
 

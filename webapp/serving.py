@@ -19,6 +19,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
 
     from webapp import push, scheduler
     from webapp.extensions import db
+    from webapp.sync_guard import stop_on_signals
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -27,10 +28,18 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     with app.app_context(), db.connection_context():
         push.apply_pending(app)  # events stored before a crash are applied first
-    scheduler.start(app)
-    try:
-        waitress.serve(
-            wsgi_app or app, host=host, port=port, threads=threads, ident="chat-volume-hub"
-        )
-    finally:
-        scheduler.shutdown()
+    # SIGTERM (or Ctrl-C): running syncs stop at their next safe point, and leaving the
+    # HTTP loop (waitress ends it on SystemExit) lets the scheduler wait for them below.
+    with stop_on_signals(then=_leave_http_loop):
+        scheduler.start(app)
+        try:
+            waitress.serve(
+                wsgi_app or app, host=host, port=port, threads=threads, ident="chat-volume-hub"
+            )
+        finally:
+            scheduler.shutdown(wait=True)
+            log.info("stopped")
+
+
+def _leave_http_loop() -> None:
+    raise SystemExit(0)

@@ -200,15 +200,30 @@ def _as_datetime(value: datetime | str) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+# Cells a spreadsheet would read as a formula (OWASP "CSV Injection"): =, +, -, @, tab, CR.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A text cell made safe to open in a spreadsheet: a leading ``'`` stops a queue name
+    (free text typed in Freshchat) such as ``=HYPERLINK(...)`` from running as a formula.
+    Numbers and other text pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_lines(rows: Iterable[Row], *, chunk_rows: int = 500) -> Iterator[str]:
     """CSV text in chunks of ``chunk_rows`` rows: few large writes for the server, while
     memory stays bounded by one chunk whatever the range."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Every text cell quoted (OWASP's advice, and a queue name holding a carriage return
+    # stays one cell); counts stay bare numbers.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(CSV_HEADER)
     pending = 0
     for queue_name, interval_start, contacts in rows:
-        writer.writerow((queue_name, iso_z(interval_start), contacts))
+        writer.writerow((csv_cell(queue_name), iso_z(interval_start), contacts))
         pending += 1
         if pending >= chunk_rows:
             yield buffer.getvalue()

@@ -11,7 +11,7 @@ from webapp.timeutil import utcnow
 
 @dataclass(frozen=True)
 class Status:
-    state: str  # never | syncing | healthy | failing | paused | deleted
+    state: str  # never | syncing | healthy | failing | interrupted | paused | deleted
     label: str
     detail: str
     next_sync: datetime | None
@@ -53,6 +53,13 @@ def describe(integration: Integration) -> Status:
             "failing",
             "Failing",
             integration.last_error or "The last sync failed.",
+            integration.next_sync_at,
+        )
+    if integration.last_sync_outcome == "interrupted":
+        return Status(
+            "interrupted",
+            "Interrupted",
+            integration.last_error or "The last sync was interrupted.",
             integration.next_sync_at,
         )
     return Status("healthy", "Healthy", "The last sync succeeded.", integration.next_sync_at)

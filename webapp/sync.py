@@ -29,6 +29,7 @@ from webapp.freshchat.client import FreshchatClient, FreshchatError
 from webapp.freshchat.reports import MalformedReport, check_extract, iter_extract, open_extract
 from webapp.models import Integration, SyncRun
 from webapp.security import SecretBox
+from webapp.sync_guard import GuardedSink, IntegrationGone, LeaseLost, RunGuard, SyncStopped
 from webapp.timeutil import floor_interval, now_from, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class SyncOutcome:
     run: SyncRun
     ok: bool
     message: str
+    stopped: bool = False  # ended on purpose (shutdown, lease lost, integration deleted)
 
 
 def lease_owner_id() -> str:
@@ -76,10 +78,14 @@ def acquire_lease(integration_id: int, owner: str, now: datetime | None = None) 
     return updated == 1
 
 
-def renew_lease(integration_id: int, owner: str) -> None:
-    Integration.update(lease_until=utcnow() + LEASE_TIME).where(
-        (Integration.id == integration_id) & (Integration.lease_owner == owner)
-    ).execute()
+def renew_lease(integration_id: int, owner: str) -> bool:
+    """Push the lease's end forward; False when this owner no longer holds it."""
+    updated = (
+        Integration.update(lease_until=utcnow() + LEASE_TIME)
+        .where((Integration.id == integration_id) & (Integration.lease_owner == owner))
+        .execute()
+    )
+    return updated == 1
 
 
 def release_lease(integration_id: int, owner: str) -> None:
@@ -97,8 +103,12 @@ def plan_windows(
     watermark because Freshchat's reports can receive rows late.
     """
     if integration.watermark is None:
+        # A retried first backfill keeps the start its first attempt planned (and counted
+        # from): planning again from a later "now" would leave partial intervals counted.
         # Aligned to an interval, so the first interval imported is a whole one.
-        start = floor_interval(now - timedelta(days=integration.backfill_days))
+        start = integration.counted_from or floor_interval(
+            now - timedelta(days=integration.backfill_days)
+        )
     else:
         start = min(integration.watermark - overlap, now)
     windows = []
@@ -156,7 +166,7 @@ def run_sync(
         integration = Integration.get_by_id(integration_id)
         now = now or utcnow()
         windows = plan_windows(integration, now, overlap)
-        if integration.watermark is None and windows:
+        if integration.watermark is None and integration.counted_from is None and windows:
             # Chats that arrived before the backfill are only partly known: not counted.
             integration.counted_from = windows[0][0]
             Integration.update(counted_from=integration.counted_from).where(
@@ -174,12 +184,16 @@ def run_sync(
             Integration.id == integration_id
         ).execute()
         progress = _Progress(run, on_step)
+        guard = RunGuard(integration_id, lambda: renew_lease(integration_id, owner))
         ok = False
         try:
             message = _sync_windows(
-                integration, client_factory, windows, progress, owner, poll_interval
+                integration, client_factory, windows, progress, guard, poll_interval
             )
             ok = True
+        except SyncStopped as exc:
+            progress.count_calls()
+            return _finish_stopped(integration, run, exc)
         except (FreshchatError, chats.EmptyGroupListing) as exc:
             message = str(exc)
         except MalformedReport as exc:
@@ -188,6 +202,9 @@ def run_sync(
                 "Nothing from it was applied; the next sync retries."
             )
         except Exception as exc:
+            if Integration.get_or_none(Integration.id == integration_id) is None:
+                # Deleted with its data between two safe points: a write found it gone.
+                return _finish_stopped(integration, run, IntegrationGone())
             log.exception("sync of integration %s failed", integration_id)
             message = (
                 f"Internal error during sync ({exc.__class__.__name__}); "
@@ -206,29 +223,39 @@ def _sync_windows(
     client_factory: ClientFactory,
     windows: list[tuple[datetime, datetime]],
     progress: _Progress,
-    owner: str,
+    guard: RunGuard,
     poll_interval: float,
 ) -> str:
     client = client_factory(integration)
+    # Waits (job polls, Retry-After) renew the lease and end early on shutdown.
+    client.wrap_waits(guard.guarded_sleep)
     progress.client = client
     run = progress.run
     progress.update("Reading groups…")
     groups = list(client.iter_groups())
+    guard.checkpoint()
     refresh = chats.refresh_groups(integration.id, groups)
-    progress.update(f"{len(groups)} groups", step_done=True)
+    # Contacts moved by a group appearing or disappearing are changes of this run too.
+    progress.update(
+        f"{len(groups)} groups",
+        step_done=True,
+        contacts_changed=refresh.recount.contacts_changed,
+    )
     problems: list[str] = []
     for index, (start, end) in enumerate(windows, 1):
         for event, what in EXTRACT_EVENTS:
             label = f"Window {index}/{len(windows)} ({_window_label(start, end)}): {what}"
             progress.update(f"{label}: waiting for Freshchat's report…")
+            guard.checkpoint()
             job_id = client.request_extract(event, start, end)
             status = client.wait_for_extract(job_id, poll_interval=poll_interval)
             seen = changed = 0
             for link in status.links:
-                result = _apply_extract_file(client, link.href, event, integration.id, problems)
+                result = _apply_extract_file(
+                    client, link.href, event, integration.id, problems, guard
+                )
                 seen += result.chats_seen
                 changed += result.contacts_changed
-                renew_lease(integration.id, owner)
             progress.update(
                 f"{label}: done",
                 step_done=True,
@@ -236,6 +263,7 @@ def _sync_windows(
                 contacts_changed=changed,
             )
         # The whole window is applied: only now may the watermark pass it.
+        guard.checkpoint()
         Integration.update(watermark=end).where(Integration.id == integration.id).execute()
     summary = (
         f"Read {_count(run.chats_seen, 'chat record')} over {_count(len(windows), 'window')}; "
@@ -256,7 +284,12 @@ def _count(number: int, noun: str) -> str:
 
 
 def _apply_extract_file(
-    client: FreshchatClient, href: str, event: str, integration_id: int, problems: list[str]
+    client: FreshchatClient,
+    href: str,
+    event: str,
+    integration_id: int,
+    problems: list[str],
+    guard: RunGuard,
 ) -> chats.ApplyResult:
     """Download one Extract file and apply it: all of it, or nothing when it is unreadable.
 
@@ -266,9 +299,10 @@ def _apply_extract_file(
     flat whatever the number of chats; the extra read costs a few percent of the sync.
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        client.download_to(href, spool)
+        client.download_to(href, GuardedSink(spool, guard))
         with open_extract(spool) as stream:
             check_extract(stream)
+        guard.checkpoint()  # last safe point before this file is applied
         file_problems: list[str] = []
         with open_extract(spool) as stream:
             result = chats.apply_changes(integration_id, iter_extract(stream, event, file_problems))
@@ -292,6 +326,26 @@ def _finish(integration: Integration, run: SyncRun, *, ok: bool, message: str) -
     return SyncOutcome(run, ok, message)
 
 
+def _finish_stopped(integration: Integration, run: SyncRun, reason: SyncStopped) -> SyncOutcome:
+    """A run ended on purpose. Its own history row says so; the integration's state is
+    written only on shutdown (this process still owns it), never after losing the lease
+    or the integration, when another process or nobody does."""
+    message = str(reason)
+    log.info("integration %s: %s", integration.id, message)
+    finished = utcnow()
+    with db.atomic():
+        run.finished_at = finished
+        run.outcome = "interrupted"
+        run.error = message
+        run.progress_text = message[:255]
+        run.save()
+        if not isinstance(reason, LeaseLost | IntegrationGone):
+            Integration.update(
+                last_sync_finished_at=finished, last_sync_outcome="interrupted", last_error=message
+            ).where(Integration.id == integration.id).execute()
+    return SyncOutcome(run, False, message, stopped=True)
+
+
 def client_factory_for(config: dict[str, Any], box: SecretBox) -> ClientFactory:
     """Build clients from app settings; the key is decrypted only here, per sync."""
 
@@ -302,6 +356,7 @@ def client_factory_for(config: dict[str, Any], box: SecretBox) -> ClientFactory:
             api_url_template=config["FRESHCHAT_API_URL"],
             timeout=(5.0, float(config["FRESHCHAT_TIMEOUT_SECONDS"])),
             max_wait=float(config.get("FRESHCHAT_MAX_WAIT_SECONDS", 300.0)),
+            download_deadline=float(config.get("FRESHCHAT_DOWNLOAD_DEADLINE_SECONDS", 900.0)),
         )
 
     return factory

@@ -194,7 +194,7 @@ def test_export_writers_stream_valid_documents(acme):
             "contacts": 1,
         }
     assert json.loads("".join(stats.json_chunks([]))) == []
-    assert list(stats.csv_lines([])) == ["queue,interval_start,contacts\n"]
+    assert list(stats.csv_lines([])) == ['"queue","interval_start","contacts"\n']
 
 
 def test_group_rename_renames_the_queue_everywhere(acme):

@@ -33,7 +33,6 @@ disagrees):
 
 from __future__ import annotations
 
-import email.utils
 import io
 import logging
 import random
@@ -41,12 +40,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 
+from webapp.freshchat.retry_after import retry_after_seconds
+from webapp.freshchat.streaming import DownloadTooSlow, iter_body
 from webapp.timeutil import parse_timestamp, to_naive_utc
 
 logger = logging.getLogger(__name__)
@@ -294,6 +295,7 @@ class FreshchatClient:
         max_retries: int = 4,
         backoff_base: float = 1.0,
         max_wait: float = 120.0,
+        download_deadline: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -307,6 +309,7 @@ class FreshchatClient:
         self.max_retries = max(0, max_retries)
         self.backoff_base = backoff_base
         self.max_wait = max_wait
+        self.download_deadline = download_deadline  # whole file, however it trickles
         self._sleep = sleep
         self._clock = clock
         self.rng = rng or random.Random()
@@ -314,6 +317,13 @@ class FreshchatClient:
 
     def __repr__(self) -> str:
         return f"FreshchatClient(base_url={self.base_url!r})"
+
+    def wrap_waits(
+        self, wrap: Callable[[Callable[[float], None]], Callable[[float], None]]
+    ) -> None:
+        """Route every wait (job polls, retry pauses) through ``wrap(sleep)``: the sync
+        renews its lease there and stops on shutdown without waiting the pause out."""
+        self._sleep = wrap(self._sleep)
 
     # ----------------------------------------------------------------- public API
 
@@ -529,7 +539,7 @@ class FreshchatClient:
             )
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise MalformedResponse(
                 "Freshchat's answer was not valid JSON; try again later, and check the domain "
                 "if it persists."
@@ -599,8 +609,15 @@ class FreshchatClient:
             if sink is not None and 200 <= response.status_code < 300:
                 sink.seek(0)
                 sink.truncate()
-                for chunk in response.iter_content(chunk_size=1 << 16):
+                deadline = time.monotonic() + self.download_deadline
+                for chunk in iter_body(response, deadline=deadline):
                     sink.write(chunk)
+        except DownloadTooSlow:
+            return Timeout(
+                f"A report file from {host} was still arriving after "
+                f"{self.download_deadline:g} seconds; stopped waiting for it. "
+                "The next sync asks for it again."
+            ), None
         except requests.exceptions.Timeout:
             logger.debug("Freshchat %s %s: timed out", method, _loggable(url))
             return Timeout(
@@ -695,7 +712,7 @@ class FreshchatClient:
     def _error_body(self, response: requests.Response) -> object:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     def _detail(self, body: object) -> str:
@@ -712,30 +729,7 @@ class FreshchatClient:
         return f' Freshchat said: "{text}"'
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        header = response.headers.get("Retry-After", "").strip()
-        if header:
-            try:
-                return max(0.0, float(header))
-            except ValueError:
-                pass
-            try:
-                when = email.utils.parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, when.timestamp() - self._clock())
-        reset = response.headers.get("X-RateLimit-Reset", "").strip()
-        if reset:
-            try:
-                reset_at = float(reset)
-            except ValueError:
-                return None
-            if reset_at > 1e12:
-                reset_at /= 1000.0
-            return max(0.0, reset_at - self._clock())
-        return None
+        return retry_after_seconds(response.headers, self._clock())
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter (AWS architecture blog): spreads the retries of many syncs apart.

@@ -19,7 +19,8 @@ from webapp.extensions import db
 from webapp.forms import ActionForm, LoginForm, SetupForm
 from webapp.models import Admin
 from webapp.rate_limit import SlidingWindowLimit
-from webapp.security import hash_password, verify_password
+from webapp.security import dummy_password_hash, hash_password, verify_password
+from webapp.sessions import end_all_sessions, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -49,8 +50,7 @@ def setup():  # type: ignore[no-untyped-def]
             admin = Admin.create(
                 username=form.username.data, password_hash=hash_password(form.password.data)
             )
-        session.clear()
-        session["admin_id"] = admin.id
+        start_session(admin)
         flash("Administrator account created.", "success")
         return redirect(url_for("integrations.index"), code=303)
     return render_template("auth/setup.html", form=form)
@@ -63,20 +63,22 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     client = request.remote_addr or "unknown"
     if form.validate_on_submit():
-        wait = _failed_logins().wait_seconds(client)
+        # Counted as a failure *before* the password is checked, in one locked step, so
+        # concurrent tries cannot all pass the limit; a success takes the count back.
+        wait = _failed_logins().check(client)
         if wait:
             form.password.errors.append(
                 f"Too many failed sign-ins from here. Try again in {wait // 60 + 1} minute(s)."
             )
             return render_template("auth/login.html", form=form), 429
         admin = Admin.get_or_none(Admin.username == form.username.data)
-        if admin is not None and verify_password(admin.password_hash, form.password.data):
+        # One Argon2 verification whether or not the username exists (a dummy hash when
+        # not), so the answer time does not reveal which usernames exist.
+        stored = admin.password_hash if admin is not None else dummy_password_hash()
+        if verify_password(stored, form.password.data) and admin is not None:
             _failed_logins().forget(client)
-            session.clear()
-            session.permanent = True
-            session["admin_id"] = admin.id
+            start_session(admin)
             return redirect(_safe_next(form.next.data), code=303)
-        _failed_logins().record(client)
         form.password.errors.append("Unknown username or wrong password.")
     elif not form.is_submitted():
         form.next.data = request.args.get("next", "")
@@ -93,6 +95,9 @@ def _failed_logins() -> SlidingWindowLimit:
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     ActionForm()  # CSRF is checked globally; the form keeps the template uniform
+    admin_id = session.get("admin_id")
+    if admin_id:
+        end_all_sessions(admin_id)  # a copy of this cookie must not outlive the sign-out
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
