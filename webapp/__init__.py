@@ -114,6 +114,8 @@ def _register_database_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import webapp.views.api_realtime as api_realtime  # webhooks, install-screen ping
+    import webapp.views.companion as companion  # companion-app download, webhook set-up
     from webapp.views import api, api_stats, auth, integrations, misc, stats, sync
 
     app.register_blueprint(misc.bp)
@@ -123,7 +125,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stats.bp)
+    app.register_blueprint(api_realtime.bp)
+    app.register_blueprint(companion.bp)
     csrf.exempt(api.events_endpoint)
+    csrf.exempt(api_realtime.webhook)
 
 
 def _register_access_control(app: Flask) -> None:

@@ -169,6 +169,35 @@ def app_key_command(name: str) -> None:
         click.echo("Store it now: it cannot be shown again. Any previous key is revoked.", err=True)
 
 
+@integrations_cli.command("webhooks")
+@click.argument("name")
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.File("r", encoding="utf-8"),
+    required=True,
+    help="File holding the public key shown in Freshchat's webhook settings (PEM).",
+)
+@click.option("--base-url", help="This server's public URL (default: PUBLIC_BASE_URL).")
+def webhooks_command(name: str, public_key, base_url: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Receive Freshchat webhooks: store Freshchat's public key, print the webhook URL last."""
+    from webapp import webhook_intake
+    from webapp.freshchat.webhooks import WebhookKeyError
+
+    with db.connection_context():
+        integration = _find(name)
+        try:
+            endpoint = webhook_intake.configure(integration, public_key.read())
+        except WebhookKeyError as exc:
+            _fail(str(exc))
+    base = base_url or current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        base = "http://127.0.0.1:8000"
+        click.echo(f"No --base-url or PUBLIC_BASE_URL: assuming {base}.", err=True)
+    click.echo(f"Public key saved for “{integration.name}”. Paste this URL in Freshchat:")
+    click.echo(webhook_intake.webhook_url(base, endpoint.token))
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.option("--username", prompt=True)

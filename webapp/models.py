@@ -203,6 +203,23 @@ class RefusedRequest(BaseModel):
     hour = DateTimeField(null=True)  # start of the hour this row aggregates
 
 
+class WebhookEndpoint(BaseModel):
+    """Freshchat's native webhooks for one integration: the URL token and Freshchat's key.
+
+    The token only makes the URL unguessable; what authenticates a delivery is the
+    signature checked with ``public_key_pem`` (public, so stored as it is).
+    """
+
+    id = AutoField()
+    integration = ForeignKeyField(
+        Integration, backref="webhook_endpoints", unique=True, on_delete="CASCADE"
+    )
+    token = CharField(max_length=64, unique=True)
+    public_key_pem = TextField()
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     Admin,
     Integration,
@@ -213,4 +230,5 @@ ALL_MODELS = [
     SyncRun,
     InboundEvent,
     RefusedRequest,
+    WebhookEndpoint,
 ]

@@ -67,8 +67,8 @@ def test_new_admin_connects_freshchat_and_copies_the_app_key(page: Page, live_se
     assert "demo-admin-key" not in page.content()
 
     # Generate the companion-app key, see it once, copy it.
-    page.get_by_role("button", name="Generate API key").click()
-    key_input = page.get_by_label("New integration API key")
+    page.get_by_role("button", name="Generate companion-app key").click()
+    key_input = page.get_by_label("New companion-app key")
     expect(key_input).to_be_visible()
     key = key_input.input_value()
     assert key.startswith("fch_")
@@ -79,6 +79,6 @@ def test_new_admin_connects_freshchat_and_copies_the_app_key(page: Page, live_se
 
     # Afterwards only the prefix shows.
     page.reload()
-    expect(page.get_by_label("New integration API key")).to_have_count(0)
+    expect(page.get_by_label("New companion-app key")).to_have_count(0)
     expect(page.get_by_text(key.split(".")[0] + "…")).to_be_visible()
     assert key not in page.content()

@@ -477,7 +477,7 @@ def test_delete_confirmation_name_ignores_case_and_a_wrong_name_deletes_nothing(
 
     # Kept statistics of a deleted integration can be removed later, from its page.
     page = admin_client.get(location).get_data(as_text=True)
-    assert "Remove them" in page and "Generate API key" not in page
+    assert "Remove them" in page and "Generate companion-app key" not in page
     assert "Remove the statistics" in admin_client.get(location + "/delete").get_data(as_text=True)
     refused = admin_client.post(location + "/delete", {"confirm_name": ""})
     assert refused.status_code == 422
