@@ -8,7 +8,6 @@ import zipfile
 from html.parser import HTMLParser
 
 import pytest
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -129,7 +128,8 @@ def test_install_section_offers_the_zip_and_the_steps_with_this_server(app, admi
     link = section.attrs_by_id["companion-download"]
     assert link["href"] == f"/integrations/{integration_id}/companion-app.zip"
     assert companion_package.ZIP_NAME in text
-    for step in ("Go to Developer Portal", "New App \u203a Custom App", "Upload Zip file", "Install"):
+    steps = ("Go to Developer Portal", "New App \u203a Custom App", "Upload Zip file", "Install")
+    for step in steps:
         assert step in text, step
     assert "http://localhost" in text  # this server's URL, filled in
     assert "Generate companion-app key" in text
