@@ -19,8 +19,8 @@ says otherwise):
 * ``message_create`` is the only sign of a new chat (there is no creation webhook): its
   ``created_time`` stands for the chat's arrival; merging keeps the earliest one seen.
 * An assignment's group is ``conversation.assigned_group_id`` when that key is present,
-  else ``to_group_id`` when non-empty; otherwise (agent-only assignment) it says nothing
-  about the group.
+  else ``to_group_id`` when that key is present (empty or null: unassigned from any
+  group); with neither it says nothing about the group.
 * A resolution or reopen is dated by ``action_time``; a resolution carries the group the
   conversation reports, or none (then the group is looked up, as for pushed events).
 * Deduplication key: (action, action_time, conversation id): there is no event id, and a
@@ -250,9 +250,8 @@ def _update_envelope(
     if action == ASSIGNMENT:
         assignment = _dict(data.get("assignment"))
         fields.update(_group_of(conversation))
-        to_group = assignment.get("to_group_id")
-        if "assigned_group_id" not in fields and _text(to_group) is not None:
-            fields["assigned_group_id"] = _text(to_group)
+        if "assigned_group_id" not in fields and "to_group_id" in assignment:
+            fields["assigned_group_id"] = _text(assignment["to_group_id"])
         if "assigned_group_id" in fields:
             from_group = _text(assignment.get("from_group_id"))
             changes["assigned_group_id"] = [from_group, fields["assigned_group_id"]]
