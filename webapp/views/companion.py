@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -37,13 +38,18 @@ def server_url() -> str:
 
 
 def realtime_section(integration: Integration) -> RealtimeSection:
-    endpoint = webhook_intake.endpoint_for(integration)
-    return build_section(
-        integration,
-        server_url=server_url(),
-        webhook_url=webhook_intake.webhook_url(server_url(), endpoint.token) if endpoint else None,
-        endpoint=endpoint,
-    )
+    """Read once per request: the page shows it in three places."""
+    cache = g.setdefault("realtime_sections", {})
+    if integration.id not in cache:
+        endpoint = webhook_intake.endpoint_for(integration)
+        base = server_url()
+        cache[integration.id] = build_section(
+            integration,
+            server_url=base,
+            webhook_url=webhook_intake.webhook_url(base, endpoint.token) if endpoint else None,
+            endpoint=endpoint,
+        )
+    return cache[integration.id]
 
 
 def _integration(integration_id: int) -> Integration:
