@@ -2,7 +2,8 @@
 
 Both paths store into ``InboundEvent``; webhook events are named ``webhook.<action>``
 (``webapp.freshchat.webhooks.EVENT_PREFIX``), companion-app events by their marketplace
-name. Refusals carry ``source`` (NULL: the companion app's endpoint).
+name. Both count refusals in ``RefusedRequest``; the webhook path's reasons start with
+``webhook_intake.REASON_PREFIX``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from peewee import fn
 from webapp.freshchat.webhooks import EVENT_PREFIX, fingerprint
 from webapp.models import InboundEvent, Integration, RefusedRequest, WebhookEndpoint
 from webapp.timeutil import utcnow
+from webapp.webhook_intake import REASON_PREFIX
 
 REFUSALS_SHOWN_DAYS = 7
 COMPANION = "Companion app"
@@ -70,19 +72,22 @@ def _path(integration_id: int, name: str, webhook: bool, since: datetime) -> Pat
         (InboundEvent.integration == integration_id) & (named if webhook else ~named)
     )
     received, last = events.tuples().get()
-    source = RefusedRequest.source == "webhook" if webhook else RefusedRequest.source.is_null()
+    prefixed = RefusedRequest.reason.startswith(REASON_PREFIX)
     rows = (
         RefusedRequest.select(
             RefusedRequest.status_code, RefusedRequest.reason, fn.COUNT(RefusedRequest.id)
         )
         .where(
-            (RefusedRequest.integration == integration_id) & source & (RefusedRequest.at >= since)
+            (RefusedRequest.integration == integration_id)
+            & (prefixed if webhook else ~prefixed)
+            & (RefusedRequest.at >= since)
         )
         .group_by(RefusedRequest.status_code, RefusedRequest.reason)
         .order_by(fn.COUNT(RefusedRequest.id).desc(), RefusedRequest.reason)
         .tuples()
     )
-    refusals = [Refusal(status, reason, count) for status, reason, count in rows]
+    cut = len(REASON_PREFIX) if webhook else 0
+    refusals = [Refusal(status, reason[cut:], count) for status, reason, count in rows]
     return PathFigures(name, int(received or 0), _as_datetime(last), refusals)
 
 

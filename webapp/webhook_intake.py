@@ -4,7 +4,8 @@ The endpoint (``webapp.views.api_realtime``) is thin; here a delivery is verifie
 its raw bytes, translated (``webapp.freshchat.webhooks``) into the envelope the companion
 app would have sent, and handed to ``push.store``: the same storing, deduplication,
 group lookups and apply as the companion app, hence the same counts as the pull.
-Refusals are recorded with ``source="webhook"`` so the page can tell the paths apart.
+Refusals are counted with the push path's, their reason starting with ``REASON_PREFIX``
+so the page can tell the paths apart.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from webapp import push
 from webapp.extensions import db
 from webapp.freshchat import webhooks
 from webapp.freshchat.events import envelope_to_changes
-from webapp.models import Integration, RefusedRequest, WebhookEndpoint
+from webapp.models import Integration, WebhookEndpoint
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-SOURCE = "webhook"
+REASON_PREFIX = "webhook: "  # refusals of this path, among the push path's
 PATH_PREFIX = "/api/v1/freshchat/webhooks/"  # + token: see views.api_realtime
 TOKEN_BYTES = 32
-REASON_MAX = 255
 
 
 def webhook_url(base_url: str, token: str) -> str:
@@ -85,9 +85,8 @@ def find(token: str) -> WebhookEndpoint | None:
 
 
 def record_refusal(integration_id: int | None, status: int, reason: str) -> None:
-    RefusedRequest.create(
-        integration=integration_id, status_code=status, reason=reason[:REASON_MAX], source=SOURCE
-    )
+    """Counted with the push path's refusals, told apart by ``REASON_PREFIX``."""
+    push.record_refusal(integration_id, status, f"{REASON_PREFIX}{reason}")
 
 
 @dataclass(frozen=True, slots=True)
