@@ -45,6 +45,8 @@ test('onConversationCreate keeps the conversation fields the hub reads, and its 
   assert.deepEqual(JSON.parse(request.calls[0].body), {
     event: 'onConversationCreate',
     timestamp: 1795165200123,
+    account_id: '431087564219',
+    domain: 'acme.freshchat.com',
     data: {
       conversation: {
         conversation_id: '0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9',

@@ -23,6 +23,7 @@ const CONVERSATION_FIELDS = [
 // onMessageCreate puts its conversation reference under data.message.
 const MESSAGE_FIELDS = ['conversation_id', 'created_time'];
 const MODEL_CHANGE_FIELDS = ['status', 'assigned_group_id'];
+const ACCOUNT_FIELDS = ['account_id', 'domain'];
 
 function isObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -40,6 +41,10 @@ function pick(source, fields) {
 function trimEnvelope(payload) {
   const data = isObject(payload && payload.data) ? payload.data : {};
   const trimmed = { event: payload && payload.event, timestamp: payload && payload.timestamp };
+  // The hub pins an integration to one Freshchat account with these two.
+  for (const name of ACCOUNT_FIELDS) {
+    if (payload && Object.prototype.hasOwnProperty.call(payload, name)) trimmed[name] = payload[name];
+  }
   const out = {};
   if (isObject(data.conversation)) out.conversation = pick(data.conversation, CONVERSATION_FIELDS);
   if (isObject(data.message)) out.message = pick(data.message, MESSAGE_FIELDS);
