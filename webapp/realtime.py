@@ -75,7 +75,7 @@ def _path(integration_id: int, name: str, webhook: bool, since: datetime) -> Pat
     prefixed = RefusedRequest.reason.startswith(REASON_PREFIX)
     rows = (
         RefusedRequest.select(
-            RefusedRequest.status_code, RefusedRequest.reason, fn.COUNT(RefusedRequest.id)
+            RefusedRequest.status_code, RefusedRequest.reason, fn.SUM(RefusedRequest.count)
         )
         .where(
             (RefusedRequest.integration == integration_id)
@@ -83,7 +83,7 @@ def _path(integration_id: int, name: str, webhook: bool, since: datetime) -> Pat
             & (RefusedRequest.at >= since)
         )
         .group_by(RefusedRequest.status_code, RefusedRequest.reason)
-        .order_by(fn.COUNT(RefusedRequest.id).desc(), RefusedRequest.reason)
+        .order_by(fn.SUM(RefusedRequest.count).desc(), RefusedRequest.reason)
         .tuples()
     )
     cut = len(REASON_PREFIX) if webhook else 0

@@ -18,11 +18,12 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from webapp import push
+from webapp import push, push_refusals
 from webapp.extensions import db
 from webapp.freshchat import webhooks
 from webapp.freshchat.events import envelope_to_changes
 from webapp.models import Integration, WebhookEndpoint
+from webapp.push_body import IncomingEvent
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 REASON_PREFIX = "webhook: "  # refusals of this path, among the push path's
 PATH_PREFIX = "/api/v1/freshchat/webhooks/"  # + token: see views.api_realtime
 TOKEN_BYTES = 32
+
+
+# Stored webhook events hold the companion-app envelope they were translated into; an
+# event left pending is read again the same way.
+push.register_reader(webhooks.EVENT_PREFIX, envelope_to_changes)
 
 
 def webhook_url(base_url: str, token: str) -> str:
@@ -86,7 +92,7 @@ def find(token: str) -> WebhookEndpoint | None:
 
 def record_refusal(integration_id: int | None, status: int, reason: str) -> None:
     """Counted with the push path's refusals, told apart by ``REASON_PREFIX``."""
-    push.record_refusal(integration_id, status, f"{REASON_PREFIX}{reason}")
+    push_refusals.record_refusal(integration_id, status, f"{REASON_PREFIX}{reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,7 @@ def receive(endpoint: WebhookEndpoint, raw_body: bytes, signature: str | None) -
         changes = tuple(envelope_to_changes(translated.envelope))
     except (webhooks.PayloadRefused, ValueError) as exc:
         return _refused(integration.id, 400, f"bad webhook: {exc}")
-    event = push.IncomingEvent(
+    event = IncomingEvent(
         envelope=translated.envelope,
         dedup_key=translated.dedup_key,
         event_name=translated.event_name,

@@ -172,3 +172,19 @@ def test_cli_webhooks_stores_the_key_and_prints_the_url_last(app, tmp_path):
     assert "private key" in refused.output
     unknown = runner.invoke(args=["integrations", "webhooks", "Nobody", "--public-key", str(pem)])
     assert unknown.exit_code == 1
+
+
+def test_ping_shares_the_failed_key_limit_of_the_events_endpoint(app, client):
+    app.config["PUSH_AUTH_FAILURES_PER_MINUTE"] = 3
+    integration_id = add_integration(app, "Support chats", "acme.freshchat.com", "k")
+    key = issue_key(app, integration_id)
+    wrong = {"Authorization": f"Bearer {key}x"}
+    assert [client.get(PING, headers=wrong).status_code for _ in range(3)] == [401, 401, 401]
+    limited = client.get(PING, headers=wrong)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    # The events endpoint counts the same failures.
+    events = client.post(
+        "/api/v1/freshchat/events", json={}, headers={"Authorization": f"Bearer {key}y"}
+    )
+    assert events.status_code == 429

@@ -56,7 +56,7 @@ def _limiter(
     return limiter
 
 
-def _failures(app: Flask) -> SlidingWindowLimit:
+def failed_keys_limit(app: Flask) -> SlidingWindowLimit:
     """Failed keys per client address: past the limit, refused without any write."""
     return _limiter(app, _FAILURES_KEY, "PUSH_AUTH_FAILURES_PER_MINUTE")
 
@@ -94,7 +94,7 @@ def events_endpoint():  # type: ignore[no-untyped-def]
     integration_id = integration.id if integration is not None else None
     if check.reason is not None:
         address = request.remote_addr or "unknown"
-        failures = _failures(current_app)
+        failures = failed_keys_limit(current_app)
         wait = failures.wait_seconds(address)
         if wait:
             # A flood of bad keys: answered from memory, nothing is read further or written.

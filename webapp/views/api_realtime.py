@@ -2,8 +2,9 @@
 
 ``GET /api/v1/freshchat/ping``
     The companion app's install screen checks URL and key here: 200
-    ``{"integration": name}`` for a valid companion-app key, 401 otherwise. It changes
-    nothing and is not counted as a refused push.
+    ``{"integration": name}`` for a valid companion-app key, 401 otherwise (429 past
+    ``PUSH_AUTH_FAILURES_PER_MINUTE`` failed keys from one address, shared with the events
+    endpoint). It changes nothing and is not counted as a refused push.
 
 ``POST /api/v1/freshchat/webhooks/<token>``
     Freshchat's native webhooks (``webapp.webhook_intake``). 404 for an unknown token,
@@ -20,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp import webhook_intake
 from webapp.freshchat.webhooks import SIGNATURE_HEADER
 from webapp.integrations import check_app_key
+from webapp.views import api as events_api
 
 bp = Blueprint("api_realtime", __name__, url_prefix="/api/v1")
 
@@ -37,6 +39,15 @@ def _json(status: int, body: dict, headers: dict[str, str] | None = None):  # ty
 def ping():  # type: ignore[no-untyped-def]
     check = check_app_key(request.headers.get("Authorization"))
     if check.reason is not None or check.integration is None:
+        # One key space with the events endpoint, so one limit on guessing it.
+        failures = events_api.failed_keys_limit(current_app)
+        address = request.remote_addr or "unknown"
+        wait = failures.wait_seconds(address)
+        if wait:
+            return _json(
+                429, {"error": "too many failed keys from this address"}, {"Retry-After": str(wait)}
+            )
+        failures.record(address)
         reason = check.reason or "unknown API key"
         return _json(
             401,
