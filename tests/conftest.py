@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.engines import database_url
 from webapp.database import open_database
 from webapp.extensions import db
 
@@ -11,7 +12,7 @@ from webapp.extensions import db
 @pytest.fixture
 def database(tmp_path):
     """A fresh database bound to the models, connected for the test's thread."""
-    database = open_database(f"sqlite:///{tmp_path / 'test.db'}")
+    database = open_database(database_url(tmp_path))
     database.connect(reuse_if_open=True)
     yield database
     if not database.is_closed():
@@ -42,7 +43,7 @@ def make_test_app(folder, database_name: str = "app.db", *, strict: bool = True,
         {
             "TESTING": True,
             "INSTANCE_PATH": folder / "instance",
-            "DATABASE_URL": f"sqlite:///{folder / database_name}",
+            "DATABASE_URL": database_url(folder, database_name),
             "SECRET_KEY": "test-secret",
             **settings,
         }

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from peewee import EXCLUDED, DateTimeField, Expression, SqliteDatabase, fn
+from peewee import EXCLUDED, DateTimeField, Expression, fn
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
 from webapp.changes import ChatChange
 from webapp.chatstate import ChatState, GroupObservation, merge
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY, Contact, contact_for
-from webapp.database import MAX_VARIABLES, padded_in_lists, prepared_sql
+from webapp.database import MAX_VARIABLES, padded_in_lists, prepared_sql, write_transaction
 from webapp.extensions import db
 from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.timeutil import utcnow
@@ -180,18 +179,6 @@ def _stored_triple(row: Mapping[str, Any]) -> tuple[str | None, datetime | None,
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _write_transaction() -> AbstractContextManager[Any]:
-    """A transaction that takes the write lock up front on SQLite.
-
-    A deferred transaction that reads and then writes can fail with SQLITE_BUSY (which the
-    busy timeout cannot cure in WAL mode) when another thread committed in between; taking
-    the lock first makes concurrent batches simply wait their turn.
-    """
-    if isinstance(db.obj, SqliteDatabase):
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
 
 
 # Statements run once per batch are prepared once (``prepared_sql``): for the small
@@ -402,7 +389,7 @@ def _apply_batch(integration_id: int, batch: list[ChatChange]) -> ApplyResult:
     for change in batch:
         by_conversation.setdefault(change.conversation_id, []).append(change)
     result = ApplyResult(chats_seen=len(by_conversation))
-    with _write_transaction():
+    with write_transaction(integration_id=integration_id):
         # Read under the write lock, like the chats: a group refresh committed between two
         # batches (another thread) must not leave chats counted against the old group set.
         live, counted_from = _counting_inputs(integration_id)
@@ -446,7 +433,7 @@ def _recount(integration_id: int, only: Expression | None = None) -> ApplyResult
     result = ApplyResult()
     last_id = 0
     while True:
-        with _write_transaction():
+        with write_transaction(integration_id=integration_id):
             live, counted_from = _counting_inputs(integration_id)
             condition = (Chat.integration == integration_id) & (Chat.id > last_id)
             if only is not None:
@@ -499,7 +486,7 @@ def refresh_groups(integration_id: int, groups: Iterable[Mapping[str, Any]]) -> 
 
     outcome = GroupRefresh()
     now = utcnow()
-    with _write_transaction():
+    with write_transaction(integration_id=integration_id):
         if not listed:
             _refuse_if_queues_would_empty(integration_id)
         existing = {
@@ -618,7 +605,7 @@ def queue_names(integration_id: int) -> dict[str, str]:
 
 def delete_chat_data(integration_id: int) -> None:
     """Remove an integration's chats, statistics and groups (admin chose to drop its data)."""
-    with _write_transaction():
+    with write_transaction(integration_id=integration_id):
         IntervalStat.delete().where(IntervalStat.integration == integration_id).execute()
         Chat.delete().where(Chat.integration == integration_id).execute()
         Group.delete().where(Group.integration == integration_id).execute()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from peewee import Database, Field, Model, Query, SqliteDatabase
 from playhouse.db_url import connect
 
+from webapp.engines import postgresql as engine_postgresql
+from webapp.engines import sqlite as engine_sqlite
 from webapp.extensions import db
 from webapp.models import ALL_MODELS
 
@@ -94,6 +97,19 @@ def add_missing_columns(database: Database) -> list[str]:
 def is_sqlite(database: Database) -> bool:
     """SQLite needs batch sizes kept under its bound-variable limit."""
     return isinstance(database, SqliteDatabase)
+
+
+def write_transaction(
+    *, integration_id: int | None = None, table: type[Model] | None = None
+) -> AbstractContextManager[Any]:
+    """A write transaction that reads first: serialised with other writers of the same
+    integration (or ``table``) on either engine, so read-then-write steps stay exact."""
+    engine = engine_sqlite if is_sqlite(db.obj) else engine_postgresql
+    return engine.write_transaction(
+        db.obj,
+        integration_id=integration_id,
+        table=table._meta.table_name if table is not None else None,
+    )
 
 
 # --------------------------------------------------------------------------- prepared text

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from webapp.chats import state_from_row
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY
@@ -182,12 +182,15 @@ def export_rows(query: RangeQuery) -> Iterator[Row]:
     )
     if query.queue_keys is not None:
         select = select.where(IntervalStat.queue_key.in_(query.queue_keys))
+    # Grouped by the output column: PostgreSQL cannot match the expression's bound
+    # parameters between SELECT and GROUP BY. The alias is a name no table column has.
+    by_name = SQL('"queue_name"')
     rows = (
         select.select(
-            name.alias("name"), IntervalStat.interval_start, fn.SUM(IntervalStat.contacts)
+            name.alias("queue_name"), IntervalStat.interval_start, fn.SUM(IntervalStat.contacts)
         )
-        .group_by(IntervalStat.interval_start, name)
-        .order_by(IntervalStat.interval_start, name)
+        .group_by(IntervalStat.interval_start, by_name)
+        .order_by(IntervalStat.interval_start, by_name)
         .tuples()
         .iterator()
     )

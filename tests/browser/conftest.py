@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from waitress.server import create_server
 
+from tests.engines import database_url
 from webapp import create_app
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, SimServer, serve_in_thread
@@ -58,7 +59,7 @@ def live_server(tmp_path, sim_server) -> Iterator[LiveServer]:
     app = create_app(
         {
             "INSTANCE_PATH": tmp_path / "instance",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}",
+            "DATABASE_URL": database_url(tmp_path, "browser.db"),
             "SECRET_KEY": "browser-test-secret",
             "FRESHCHAT_API_URL": sim_server.api_url_template,
             "SYNC_NOW_INLINE": True,

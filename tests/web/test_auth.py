@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, csrf_token_from
+from tests.engines import database_url
 from webapp.extensions import db
 from webapp.models import Admin
 
@@ -121,7 +122,7 @@ def test_secure_cookie_setting_comes_from_the_environment(tmp_path, monkeypatch)
 
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
     app = create_app(
-        {"INSTANCE_PATH": tmp_path / "i", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+        {"INSTANCE_PATH": tmp_path / "i", "DATABASE_URL": database_url(tmp_path, "s.db")}
     )
     try:
         cookie = app.test_client().get("/setup").headers.get("Set-Cookie", "")

@@ -4,9 +4,9 @@ connections, no session on the events endpoint)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 
+from tests.engines import outside_query
 from tests.web.test_push import URL, created, make_integration, post, resolved
 from webapp import chats
 from webapp import integrations as service
@@ -23,19 +23,16 @@ def test_a_202_is_committed_before_the_answer(app, client):
     response = post(client, key, [created("c1"), resolved("c1")])
     assert response.status_code == 202
     assert response.get_json()["applied"] == 2
-    path = db.obj.database
-    other = sqlite3.connect(path)
-    try:
-        (events,) = other.execute(
-            "SELECT count(*) FROM inbound_event"
-            " WHERE integration_id = ? AND applied_at IS NOT NULL",
-            (integration_id,),
-        ).fetchone()
-        (contacts,) = other.execute(
-            "SELECT sum(contacts) FROM interval_stat WHERE integration_id = ?", (integration_id,)
-        ).fetchone()
-    finally:
-        other.close()
+    (events,) = outside_query(
+        db.obj,
+        "SELECT count(*) FROM inbound_event WHERE integration_id = ? AND applied_at IS NOT NULL",
+        (integration_id,),
+    )
+    (contacts,) = outside_query(
+        db.obj,
+        "SELECT sum(contacts) FROM interval_stat WHERE integration_id = ?",
+        (integration_id,),
+    )
     assert (events, contacts) == (2, 1)
 
 

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from webapp.extensions import db
+from webapp.database import write_transaction
 from webapp.forms import ActionForm, LoginForm, SetupForm
 from webapp.models import Admin
 from webapp.rate_limit import SlidingWindowLimit
@@ -44,7 +44,7 @@ def setup():  # type: ignore[no-untyped-def]
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
-        with db.atomic("IMMEDIATE"):
+        with write_transaction(table=Admin):
             if Admin.select().exists():  # two browsers racing through setup
                 return redirect(url_for("auth.login"))
             admin = Admin.create(
