@@ -355,6 +355,9 @@ def demo_command(host: str, port: int, seed: int, chats_per_day: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.cli_db import db_cli
+
+    app.cli.add_command(db_cli)
     app.cli.add_command(integrations_cli)
     for command in (create_admin_command, sync_command, stats_command, serve_command, demo_command):
         app.cli.add_command(command)

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from peewee import Database, Field, Model, Query, SqliteDatabase
 from playhouse.db_url import connect
 
+from webapp import schema
 from webapp.engines import postgresql as engine_postgresql
 from webapp.engines import sqlite as engine_sqlite
 from webapp.extensions import db
-from webapp.models import ALL_MODELS
 
 _M = TypeVar("_M", bound=Model)
 _T = TypeVar("_T")
@@ -27,8 +27,11 @@ SQLITE_PRAGMAS = {
 }
 
 
+POSTGRES_POOL_SCHEME = "psycopg3+pool"
+
+
 def open_database(url: str) -> Database:
-    """Bind the shared proxy to the database at ``url`` and create missing tables.
+    """Bind the shared proxy to the database at ``url`` and bring its schema up to date.
 
     Pragmas are passed at construction so that *every* connection (request threads,
     scheduler threads) gets WAL, foreign keys and a busy timeout, not only the first one.
@@ -44,13 +47,21 @@ def open_database(url: str) -> Database:
             pool = {"max_connections": None, "stale_timeout": None}
         else:
             pool = {}
-        database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool)
+        database = connect(
+            url,
+            pragmas=SQLITE_PRAGMAS,
+            check_same_thread=False,
+            field_types=engine_sqlite.FIELD_TYPES,
+            **pool,
+        )
     else:
-        database = connect(url)
+        # psycopg 3 with peewee's pool: a request's close hands the connection back.
+        url = POSTGRES_POOL_SCHEME + url[url.index("://") :]
+        database = connect(
+            url, field_types=engine_postgresql.FIELD_TYPES, max_connections=32, stale_timeout=300
+        )
     db.initialize(database)
-    with database.connection_context():
-        database.create_tables(ALL_MODELS, safe=True)
-        add_missing_columns(database)
+    database.schema_changes = schema.upgrade(database)  # type: ignore[attr-defined]
     if is_sqlite(database) and database.database not in ("", ":memory:"):
         # SQLite checkpoints the WAL and syncs the file whenever its *last* connection
         # closes, and every request closes its own: without this idle anchor (opened once
@@ -60,38 +71,6 @@ def open_database(url: str) -> Database:
         anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
         database._wal_anchor = anchor  # type: ignore[attr-defined]
     return database
-
-
-def add_missing_columns(database: Database) -> list[str]:
-    """Add columns that newer code declares but an older database file lacks.
-
-    An on-prem box upgrades by pulling new code over its existing SQLite file; tables are
-    created when missing, but ``create_tables`` never alters one. Only additive changes are
-    done here (nullable columns or columns with a default), through peewee's own migrator;
-    anything else needs a written migration and stops the start with a clear message.
-    """
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    migrator = SchemaMigrator.from_database(database)
-    operations = []
-    added: list[str] = []
-    for model in ALL_MODELS:
-        table = model._meta.table_name
-        present = {column.name for column in database.get_columns(table)}
-        for field in model._meta.sorted_fields:
-            if field.column_name in present:
-                continue
-            if not field.null and field.default is None:
-                raise RuntimeError(
-                    f"The database lacks column {table}.{field.column_name}, which cannot be "
-                    "added automatically (not nullable, no default): a migration is needed."
-                )
-            operations.append(migrator.add_column(table, field.column_name, field))
-            added.append(f"{table}.{field.column_name}")
-    if operations:
-        with database.atomic():
-            migrate(*operations)
-    return added
 
 
 def is_sqlite(database: Database) -> bool:

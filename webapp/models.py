@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -10,11 +11,28 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
     TextField,
 )
 
 from webapp.extensions import db
 from webapp.timeutil import utcnow
+
+
+class NeverReusedIdField(AutoField):
+    """A primary key whose values are never handed out twice, even after a row is removed.
+
+    API scripts address integrations by id: a reused id would silently reach another
+    account. SQLite needs ``AUTOINCREMENT`` for that, PostgreSQL an identity column; the
+    words come from each engine's field types (``webapp.engines``).
+    """
+
+    field_type = "NEVER_REUSED_ID"
+
+    def ddl(self, ctx):  # type: ignore[no-untyped-def]
+        suffix = (ctx.state.field_types or {}).get("NEVER_REUSED_ID_SUFFIX")
+        node = super().ddl(ctx)
+        return NodeList((node, SQL(suffix))) if suffix else node
 
 
 class BaseModel(Model):
@@ -35,7 +53,7 @@ class Admin(BaseModel):
 class Integration(BaseModel):
     """One connected Freshchat account. Soft-deleted rows keep their kept statistics."""
 
-    id = AutoField()
+    id = NeverReusedIdField()
     name = CharField(max_length=80)
     # Lower-cased, trimmed name; rewritten on delete so the name becomes free again.
     name_key = CharField(max_length=120, unique=True)

@@ -1,0 +1,1 @@
+"""Versioned schema migrations, applied in numeric order by ``webapp.schema``."""
