@@ -38,16 +38,18 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from peewee import Model
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
 from webapp import chats, push_groups
 from webapp.changes import ChatChange
 from webapp.database import is_sqlite, padded_in_lists, prepared_sql
+from webapp.database import write_transaction as database_write_transaction
 from webapp.extensions import db
 from webapp.freshchat.events import envelope_to_changes
 from webapp.models import ApiKey, InboundEvent, Integration, RefusedRequest
@@ -74,9 +76,13 @@ _WRITE_LOCK = threading.RLock()  # re-entered by the savepoint that applies
 
 
 @contextmanager
-def write_transaction() -> Iterator[None]:
-    """Take SQLite's write lock up front (see ``chats``): we read, then write."""
-    with _WRITE_LOCK, db.atomic("IMMEDIATE") if is_sqlite(db.obj) else db.atomic():
+def write_transaction(
+    integration_id: int | None = None, *, table: type[Model] | None = None
+) -> Iterator[None]:
+    """Serialised with other writers of the integration (see ``database``): we read, then
+    write. On SQLite, this process's threads also queue on a lock first."""
+    queue = _WRITE_LOCK if is_sqlite(db.obj) else nullcontext()
+    with queue, database_write_transaction(integration_id=integration_id, table=table):
         yield
 
 
@@ -164,7 +170,7 @@ def store(
         unique.setdefault(event.dedup_key, event)
     result = Stored(duplicates=len(events) - len(unique))
     now = utcnow()
-    with write_transaction():
+    with write_transaction(integration_id):
         keys = list(unique)
         existing = _known_keys(integration_id, keys)
         result.duplicates += len(existing)
@@ -212,7 +218,7 @@ def _apply_items(
     changes = [change for item in items for change in item.changes]
     changes.extend(extra)
     now = utcnow()
-    with write_transaction():
+    with write_transaction(integration_id):
         result = chats.apply_changes(integration_id, changes)
         plain = [item.event_id for item in items if not errors or item.event_id not in errors]
         applied_at = InboundEvent.applied_at.db_value(now)

@@ -28,7 +28,7 @@ def record_refusal(
         if integration_id is None
         else RefusedRequest.integration == integration_id
     )
-    with write_transaction():
+    with write_transaction(table=RefusedRequest):
         updated = (
             RefusedRequest.update(count=RefusedRequest.count + 1, at=now)
             .where(

@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from tests.conftest import make_test_app
+from tests.engines import everything_stored
 from webapp import chats, push, push_lookups, push_summary
 from webapp import integrations as service
 from webapp.counting import UNDEFINED_QUEUE_KEY
@@ -744,10 +745,7 @@ def test_the_group_at_a_pushed_resolution_wins_over_an_older_pull(app, client, p
 def _everything_written(app, tmp_path):
     """Every byte of the database (main file, WAL, shared memory) after a checkpoint-free
     run: what a backup or a stolen disk would hold."""
-    found = b""
-    for path in sorted(tmp_path.glob("app.db*")):
-        found += path.read_bytes()
-    return found
+    return everything_stored(tmp_path)
 
 
 def test_iparams_and_message_texts_are_never_stored_or_logged(app, client, integ, tmp_path, caplog):
