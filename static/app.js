@@ -48,3 +48,9 @@ document.addEventListener("htmx:sendError", () => {
   const flash = document.getElementById("flash");
   if (flash) flash.innerHTML = '<div class="flash flash-error" role="alert">The server cannot be reached. Check your connection and try again.</div>';
 });
+
+// An answer whose target left the page (replaced by a later swap) must not be swapped:
+// with hx-preserve it would move the live input into the detached element.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target && !event.detail.target.isConnected) event.detail.shouldSwap = false;
+});
