@@ -1,6 +1,11 @@
 // Small glue for htmx pages. Everything works without it except copy-to-clipboard.
 document.addEventListener("DOMContentLoaded", () => {
+  // Signed out (no Sign out form on the page): forget htmx's snapshots of signed-in pages.
+  if (!document.querySelector("form.logout")) forgetHistory();
   if (window.htmx) {
+    // A page missing from the history cache (never snapshotted because it held a secret)
+    // is loaded whole, so the server can answer with the sign-in page when needed.
+    htmx.config.refreshOnHistoryMiss = true;
     // Swap 4xx answers that carry a message for the user (htmx 2 drops them by default).
     htmx.config.responseHandling = [
       { code: "204", swap: false },
@@ -9,6 +14,21 @@ document.addEventListener("DOMContentLoaded", () => {
       { code: "[45]..", swap: false, error: true },
     ];
   }
+});
+
+function forgetHistory() {
+  try {
+    sessionStorage.removeItem("htmx-history-cache");
+  } catch (_error) {
+    // Storage disabled: there is no cache to forget.
+  }
+}
+document.addEventListener("submit", (event) => {
+  if (event.target.matches("form.logout")) forgetHistory();
+});
+// A secret shown once leaves the page with it, so the back/forward cache cannot keep it.
+window.addEventListener("pagehide", () => {
+  document.querySelectorAll("[data-secret]").forEach((element) => element.remove());
 });
 
 // Copy buttons: data-copy="#selector-of-input".

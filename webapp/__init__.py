@@ -183,3 +183,7 @@ def _register_template_helpers(app: Flask) -> None:
     from webapp import templating
 
     templating.register(app)
+
+    from webapp import private_pages
+
+    private_pages.register(app)
