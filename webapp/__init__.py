@@ -169,11 +169,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
-        return render_error(
-            400,
-            "This form has expired or was not sent from this site. "
-            "Reload the page and try again; nothing was saved.",
-        )
+        from webapp.views.expired import form_expired
+
+        return form_expired()
 
     for code in (400, 404, 405, 410, 413, 500):
         app.register_error_handler(code, lambda e, c=code: render_error(c, None, e))

@@ -71,3 +71,35 @@ def test_key_field_survives_blur_check_colliding_with_a_refused_save(
         assert page.locator("#api_key").count() == 1, f"round {round_number}: the key field vanished"
         expect(page.locator("#api_key")).to_be_visible()
         expect(page.locator("#api_key")).to_have_value(key)
+
+
+def test_save_after_the_session_expired_signs_in_and_comes_back(page: Page, live_server) -> None:
+    _open_form(page, live_server)
+    page.locator("#api_key").fill("demo-admin-key")
+    page.context.clear_cookies()  # the session ended while the form was open
+
+    page.get_by_role("button", name="Save integration").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("#flash")).to_contain_text("Your session has ended")
+    expect(page.locator("#flash")).to_contain_text("nothing was saved")
+    page.get_by_label("Username").fill(helpers.USERNAME)
+    page.get_by_label("Password").fill(helpers.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/integrations/new/freshchat$"))
+    expect(page.get_by_role("heading", name="Configure your Freshchat integration")).to_be_visible()
+    with live_server.app.app_context():
+        from webapp.models import Integration
+
+        assert Integration.select().count() == 0
+
+
+def test_form_expired_while_signed_in_is_shown_not_dropped(page: Page, live_server) -> None:
+    """A refused CSRF token with a live session: the message reaches #flash even though the
+    form's swap selects only #integration-form."""
+    _open_form(page, live_server)
+    page.locator("#api_key").fill("demo-admin-key")
+    page.locator("#integration-form input[name=csrf_token]").evaluate("e => e.value = 'stale'")
+    page.locator("body").evaluate("""b => b.setAttribute('hx-headers', '{"X-CSRFToken": "stale"}')""")
+    page.get_by_role("button", name="Save integration").click()
+    expect(page.locator("#flash")).to_contain_text("This form has expired")
+    expect(page.locator("#api_key")).to_have_value("demo-admin-key")

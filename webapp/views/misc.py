@@ -58,5 +58,7 @@ def render_error(code: int, message: str | None = None, error: Exception | None 
         )
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
+        # The target's own hx-select (e.g. a form's) would find nothing in this answer.
+        response.headers["HX-Reselect"] = ".flash"
         return response
     return render_template("error.html", code=code, message=text), code

@@ -1,0 +1,52 @@
+"""What a refused CSRF token says: sign in again when the session ended, else reload.
+
+A form left open past the session's end (or a server restart with a new secret) sends a
+token the server cannot check. Dropping that answer leaves Save doing nothing visible, so
+a signed-out admin is sent to sign in and brought back to the page; a signed-in one sees
+why nothing was saved.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, make_response, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from webapp.models import Admin
+from webapp.views.misc import render_error
+
+EXPIRED_FORM = (
+    "This form has expired or was not sent from this site. "
+    "Reload the page and try again; nothing was saved."
+)
+
+
+def _signed_in() -> bool:
+    admin_id = session.get("admin_id")
+    return bool(admin_id) and Admin.get_or_none(Admin.id == admin_id) is not None
+
+
+def _page_to_return_to() -> str | None:
+    """The same-site page the refused request came from (htmx says it; forms have Referer)."""
+    source = (request.htmx.current_url if request.htmx else None) or request.referrer
+    if not source:
+        return None
+    parts = urlsplit(source)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def form_expired() -> ResponseReturnValue:
+    """The answer to a CSRFError, for pages, htmx requests and the JSON API alike."""
+    if request.path.startswith("/api/") or _signed_in():
+        return render_error(400, EXPIRED_FORM)
+    flash("Your session has ended: sign in again; nothing was saved.", "info")
+    back = _page_to_return_to()
+    target = url_for("auth.login", next=back) if back else url_for("auth.login")
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
