@@ -74,3 +74,14 @@ document.addEventListener("htmx:sendError", () => {
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.target && !event.detail.target.isConnected) event.detail.shouldSwap = false;
 });
+
+// Test connection's verdict is about the domain and key it was given: editing either one
+// clears it, and cancels a test still running for the old values.
+document.addEventListener("input", (event) => {
+  const form = event.target.closest ? event.target.closest("#integration-form") : null;
+  if (!form || !["domain", "api_key"].includes(event.target.name)) return;
+  const result = form.querySelector("#connection-result");
+  const button = form.querySelector("[data-test-connection]");
+  if (button && window.htmx) htmx.trigger(button, "htmx:abort");
+  if (result) result.replaceChildren();
+});

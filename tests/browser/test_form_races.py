@@ -103,3 +103,39 @@ def test_form_expired_while_signed_in_is_shown_not_dropped(page: Page, live_serv
     page.get_by_role("button", name="Save integration").click()
     expect(page.locator("#flash")).to_contain_text("This form has expired")
     expect(page.locator("#api_key")).to_have_value("demo-admin-key")
+
+
+def test_connection_verdict_goes_when_domain_or_key_change(page: Page, live_server) -> None:
+    _open_form(page, live_server)
+    result = page.locator("#connection-result")
+    key = page.locator("#api_key")
+    test_button = page.get_by_role("button", name="Test connection")
+
+    key.fill("demo-admin-key")
+    test_button.click()
+    expect(result).to_contain_text("Connected")
+    key.press("End")
+    key.press("x")  # the key the verdict was about is gone
+    expect(result).to_be_empty()
+
+    key.fill("demo-admin-key")
+    test_button.click()
+    expect(result).to_contain_text("Connected")
+    page.get_by_label(re.compile("domain", re.I)).fill("other.freshchat.com")
+    expect(result).to_be_empty()
+
+    # A test still running when the key changes: its late verdict is not shown.
+    held: list[Route] = []
+    page.route("**/integrations/test-connection", lambda route: held.append(route))
+    page.evaluate("window.__xhrEnded = []")
+    key.fill("demo-agent-key")
+    test_button.click()
+    page.wait_for_function("document.querySelector('#connection-spinner.htmx-request')")
+    key.fill("demo-admin-key")
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001 - already aborted by the page: the fix
+            pass
+    page.wait_for_function("window.__xhrEnded.some(u => u.includes('/test-connection'))")
+    expect(result).to_be_empty()
