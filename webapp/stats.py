@@ -158,7 +158,8 @@ class RangeQuery:
             )
         if now is not None and start >= now:
             raise QueryError(
-                f"The range starts in the future ({iso_z(start)}, now is {iso_z(now)}): "
+                f"The range starts in the future ({iso_z(start)}, now is "
+                f"{iso_z(now.replace(microsecond=0))}): "
                 "there are no contacts there yet."
             )
         keys = None

@@ -12,16 +12,18 @@ import pytest
 import responses
 
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, Browserless, csrf_token_from, make_test_app
+from tests.html import one, parse, text
 from tests.web.test_integrations_web import ACCOUNT, CONFIG_URL
 from webapp import integrations
 from webapp.changes import ChatChange
 from webapp.chats import apply_changes, refresh_groups
 from webapp.counting import REASON_GROUP, REASON_SPAM
 from webapp.database import open_database
+from webapp.export_checks import latest_end
 from webapp.extensions import db
 from webapp.models import Admin, Integration
 from webapp.security import hash_password
-from webapp.timeutil import utcnow
+from webapp.timeutil import iso_z, utcnow
 
 GROUPS = [
     {"id": "g-support", "name": "Customer Support"},
@@ -684,7 +686,7 @@ def test_export_form_is_checked_by_htmx_next_to_the_form(reader, acme):
     form = html[start : html.index("</form>", start)]
     assert f'hx-get="/integrations/{acme}/stats/export"' in form
     assert 'hx-target="#export-error" hx-select="#export-error"' in form
-    assert f'hx-get="/integrations/{acme}/stats/export/check" hx-trigger="change"' in form
+    assert f'hx-get="/integrations/{acme}/stats/export/check" hx-trigger="change delay:300ms"' in form
     # The panel's state rides along, for the page shown without JavaScript.
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert hidden == {"span": "day", "date": "2026-11-17", "panel_queue": "Billing"}
@@ -912,3 +914,46 @@ def test_display_time_zone_is_saved_edited_and_used(admin_client):
     assert refused.status_code == 422
     with db.connection_context():
         assert Integration.get_by_id(integration.id).display_timezone == "America/New_York"
+
+
+# --------------------------------------------------------------------------- export words
+
+
+def test_page_export_before_the_imported_history_is_refused_with_its_first_day(reader, partial):
+    for htmx in (False, True):
+        response = reader.get(
+            f"/integrations/{partial}/stats/export?from=2026-11-16&to=2026-11-17", htmx=htmx
+        )
+        message = text(one(parse(response), "#export-error"))
+        assert "imported from Wed 2026-11-18 11:00 CET" in message
+        assert "Choose days from 2026-11-18" in message and "Nothing was exported." in message
+    # A range that reaches into the history is exported (its earlier part was not counted).
+    accepted = reader.get(f"/integrations/{partial}/stats/export?from=2026-11-16&to=2026-11-18")
+    assert accepted.status_code == 200 and accepted.mimetype == "text/csv"
+
+
+def test_page_export_refusals_speak_in_local_days_not_utc_instants(reader, acme):
+    future = (utcnow() + timedelta(days=30)).date().isoformat()
+    response = reader.get(f"/integrations/{acme}/stats/export?from={future}&to={future}")
+    message = text(one(parse(response), "#export-error"))
+    assert f"{future} is after today" in message and "Europe/Berlin" in message
+    assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{3}Z", message), message
+
+
+def test_api_refuses_a_future_to_and_accepts_the_current_interval(reader, acme):
+    now = utcnow()
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    tomorrow = (now + timedelta(days=2)).date().isoformat()
+    refused = api(reader.client, acme, f"from={yesterday}&to={tomorrow}")
+    assert refused.status_code == 400
+    assert "is in the future" in refused.get_json()["error"]
+    latest = latest_end(utcnow())
+    accepted = api(reader.client, acme, f"from={yesterday}&to={iso_z(latest)}")
+    assert accepted.status_code == 200, accepted.get_json()
+    beyond = api(reader.client, acme, f"from={yesterday}&to={iso_z(latest + timedelta(hours=1))}")
+    assert beyond.status_code == 400
+
+
+def test_api_future_message_has_no_milliseconds(reader, acme):
+    error = api(reader.client, acme, "from=2099-01-01&to=2099-01-02").get_json()["error"]
+    assert "starts in the future" in error and not re.search(r"\.\d{3}Z", error), error

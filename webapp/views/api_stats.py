@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request, session
 
 from webapp import stats
 from webapp.display_time import DateInputError, parse_instant
+from webapp.export_checks import api_end_refusal
 from webapp.integrations import check_app_key
 from webapp.models import Admin, Integration
 from webapp.timeutil import now_from
@@ -71,10 +72,12 @@ def intervals(integration_id: int):  # type: ignore[no-untyped-def]
                 f"“{'” and “'.join(missing)}” required: ISO 8601 dates or times in UTC, "
                 "“from” included and “to” excluded, e.g. from=2026-11-16&to=2026-11-23."
             )
+        now = now_from(current_app.config)
         queues = [name for name in request.args.getlist("queue") if name.strip()]
-        query = stats.RangeQuery.build(
-            integration, start, end, queues or None, now=now_from(current_app.config)
-        )
+        query = stats.RangeQuery.build(integration, start, end, queues or None, now=now)
+        too_late = api_end_refusal(end, now)
+        if too_late is not None:
+            raise stats.QueryError(too_late)
     except (DateInputError, stats.QueryError) as exc:
         return _refusal(400, str(exc))
     return export_response(query, fmt)

@@ -35,6 +35,7 @@ from markupsafe import Markup
 from webapp import stats
 from webapp.charts import Band, Bar, Tick, bar_chart_svg
 from webapp.counting import UNDEFINED_QUEUE
+from webapp.export_checks import page_range_refusal
 from webapp.display_time import (
     SPANS,
     DateInputError,
@@ -722,11 +723,13 @@ def read_export_form(integration: Integration, args: Mapping[str, str]) -> Expor
                 f"The first day ({first.isoformat()}) is after the last day "
                 f"({last.isoformat()}): swap them."
             )
+        now = now_from(current_app.config)
+        refusal = page_range_refusal(first, last, tz, now, integration.counted_from)
+        if refusal is not None:
+            raise stats.QueryError(refusal)
         start, _ = period_range("day", first, tz)
         _, end = period_range("day", last, tz)
-        form.query = stats.RangeQuery.build(
-            integration, start, end, queues or None, now=now_from(current_app.config)
-        )
+        form.query = stats.RangeQuery.build(integration, start, end, queues or None, now=now)
         form.filename = export_filename(integration, first.isoformat(), last.isoformat(), fmt)
     except (DateInputError, stats.QueryError) as exc:
         form.error = str(exc)
