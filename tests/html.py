@@ -6,8 +6,10 @@ from bs4 import BeautifulSoup, Tag
 
 
 def parse(response_or_text) -> BeautifulSoup:  # type: ignore[no-untyped-def]
-    text = response_or_text if isinstance(response_or_text, str) else response_or_text.get_data(
-        as_text=True
+    text = (
+        response_or_text
+        if isinstance(response_or_text, str)
+        else response_or_text.get_data(as_text=True)
     )
     return BeautifulSoup(text, "html.parser")
 

@@ -4,7 +4,9 @@ nothing stale stays, nothing is dropped in silence."""
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser import helpers
@@ -22,6 +24,14 @@ XMLHttpRequest.prototype.open = function (method, url) {
 """
 
 REFUSED_KEYS = ("demo-agent-key", "demo-basic-plan-key")
+
+
+def _release(held: list[Route]) -> None:
+    """Let held requests go on; one the page aborted meanwhile (the fix) cannot."""
+    for route in held:
+        with suppress(PlaywrightError):
+            route.continue_()
+    held.clear()
 
 
 def _open_form(page: Page, live_server) -> None:  # type: ignore[no-untyped-def]
@@ -60,15 +70,10 @@ def test_key_field_survives_blur_check_colliding_with_a_refused_save(
         ):
             page.get_by_role("button", name="Save integration").click()
         expect(page.locator("#form-errors")).to_contain_text("Nothing was saved")
-        for route in held:
-            try:
-                route.continue_()
-            except Exception:  # noqa: BLE001 - the page already aborted it: the fix
-                pass
-        held.clear()
+        _release(held)
         # Wait until the field check ended one way or the other (answered or aborted).
         page.wait_for_function("window.__xhrEnded.some(u => u.includes('/validate'))")
-        assert page.locator("#api_key").count() == 1, f"round {round_number}: the key field vanished"
+        assert page.locator("#api_key").count() == 1, f"round {round_number}: the field vanished"
         expect(page.locator("#api_key")).to_be_visible()
         expect(page.locator("#api_key")).to_have_value(key)
 
@@ -99,7 +104,9 @@ def test_form_expired_while_signed_in_is_shown_not_dropped(page: Page, live_serv
     _open_form(page, live_server)
     page.locator("#api_key").fill("demo-admin-key")
     page.locator("#integration-form input[name=csrf_token]").evaluate("e => e.value = 'stale'")
-    page.locator("body").evaluate("""b => b.setAttribute('hx-headers', '{"X-CSRFToken": "stale"}')""")
+    page.locator("body").evaluate(
+        """b => b.setAttribute('hx-headers', '{"X-CSRFToken": "stale"}')"""
+    )
     page.get_by_role("button", name="Save integration").click()
     expect(page.locator("#flash")).to_contain_text("This form has expired")
     expect(page.locator("#api_key")).to_have_value("demo-admin-key")
@@ -132,10 +139,6 @@ def test_connection_verdict_goes_when_domain_or_key_change(page: Page, live_serv
     test_button.click()
     page.wait_for_function("document.querySelector('#connection-spinner.htmx-request')")
     key.fill("demo-admin-key")
-    for route in held:
-        try:
-            route.continue_()
-        except Exception:  # noqa: BLE001 - already aborted by the page: the fix
-            pass
+    _release(held)
     page.wait_for_function("window.__xhrEnded.some(u => u.includes('/test-connection'))")
     expect(result).to_be_empty()

@@ -686,7 +686,8 @@ def test_export_form_is_checked_by_htmx_next_to_the_form(reader, acme):
     form = html[start : html.index("</form>", start)]
     assert f'hx-get="/integrations/{acme}/stats/export"' in form
     assert 'hx-target="#export-error" hx-select="#export-error"' in form
-    assert f'hx-get="/integrations/{acme}/stats/export/check" hx-trigger="change delay:300ms"' in form
+    check = f'hx-get="/integrations/{acme}/stats/export/check" hx-trigger="change delay:300ms"'
+    assert check in form
     # The panel's state rides along, for the page shown without JavaScript.
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert hidden == {"span": "day", "date": "2026-11-17", "panel_queue": "Billing"}

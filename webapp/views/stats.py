@@ -35,7 +35,6 @@ from markupsafe import Markup
 from webapp import stats
 from webapp.charts import Band, Bar, Tick, bar_chart_svg
 from webapp.counting import UNDEFINED_QUEUE
-from webapp.export_checks import page_range_refusal
 from webapp.display_time import (
     SPANS,
     DateInputError,
@@ -51,6 +50,7 @@ from webapp.display_time import (
     to_local,
     zone,
 )
+from webapp.export_checks import page_range_refusal
 from webapp.models import Integration
 from webapp.timeutil import INTERVAL, iso_z, now_from
 from webapp.views.integrations import get_integration
