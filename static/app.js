@@ -85,3 +85,30 @@ document.addEventListener("input", (event) => {
   if (button && window.htmx) htmx.trigger(button, "htmx:abort");
   if (result) result.replaceChildren();
 });
+
+// The chart is one Tab stop: arrow keys, Home and End move between its bars.
+document.addEventListener("keydown", (event) => {
+  const current = event.target.closest ? event.target.closest("svg.bar-chart a") : null;
+  if (!current) return;
+  const bars = Array.from(current.ownerSVGElement.querySelectorAll("a"));
+  const index = bars.indexOf(current);
+  const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: bars.length - 1 };
+  if (!(event.key in moves)) return;
+  const next = bars[Math.max(0, Math.min(bars.length - 1, moves[event.key]))];
+  event.preventDefault();
+  current.setAttribute("tabindex", "-1");
+  next.setAttribute("tabindex", "0");
+  next.focus();
+});
+
+// A table wider than the screen says so: the hint before a .table-scroll shows while the
+// table overflows (recomputed on resize and after htmx swaps).
+function markOverflow() {
+  document.querySelectorAll(".table-scroll").forEach((box) => {
+    const hint = box.previousElementSibling;
+    if (hint && hint.classList.contains("scroll-hint")) hint.hidden = box.scrollWidth <= box.clientWidth + 1;
+  });
+}
+window.addEventListener("resize", markOverflow);
+document.addEventListener("DOMContentLoaded", markOverflow);
+document.addEventListener("htmx:afterSettle", markOverflow);

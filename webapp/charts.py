@@ -155,6 +155,9 @@ def bar_chart_svg(
             f'<text class="x-label" x="{_fmt(x + 2)}" y="{baseline + 16}">'
             f"{escape(tick.label)}</text>"
         )
+    # One Tab stop for the whole chart (roving tabindex): the first linked bar takes focus,
+    # arrow keys move between bars (static/app.js); hundreds of bars stay out of Tab's way.
+    tab_stop_given = False
     for index, bar in enumerate(bars):
         if bar.value <= 0:
             continue
@@ -170,6 +173,8 @@ def bar_chart_svg(
                 for name, value in (link_attributes or {}).items()
             }
             extra.update(bar.attributes or {})
+            extra["tabindex"] = "-1" if tab_stop_given else "0"
+            tab_stop_given = True
             parts.append(
                 f'<a href="{escape(bar.href)}" aria-label="{escape(bar.title)}"'
                 f"{_attrs(extra)}>{rect}</a>"

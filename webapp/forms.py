@@ -34,13 +34,21 @@ def _strip(value: str | None) -> str | None:
 
 
 class SetupForm(FlaskForm):
-    username = StringField("Username", [DataRequired(), Length(max=80)], filters=[_strip])
+    username = StringField(
+        "Username",
+        [DataRequired(), Length(max=80)],
+        filters=[_strip],
+        render_kw={"autocomplete": "username"},
+    )
     password = PasswordField(
         "Password",
         [DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")],
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Repeat password", [DataRequired(), EqualTo("password", "The passwords differ.")]
+        "Repeat password",
+        [DataRequired(), EqualTo("password", "The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
     )
 
     def validate_username(self, field: StringField) -> None:
@@ -50,8 +58,15 @@ class SetupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", [DataRequired(), Length(max=80)], filters=[_strip])
-    password = PasswordField("Password", [DataRequired(), Length(max=200)])
+    username = StringField(
+        "Username",
+        [DataRequired(), Length(max=80)],
+        filters=[_strip],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password", [DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+    )
     next = HiddenField()
 
 

@@ -25,7 +25,7 @@ def test_new_admin_connects_freshchat_and_copies_the_app_key(page: Page, live_se
 
     # Empty state leads to the gallery.
     expect(page.get_by_role("heading", name="No integration yet")).to_be_visible()
-    page.get_by_role("link", name="Browse integration templates").click()
+    page.get_by_role("link", name="Add integration").click()
     expect(page.get_by_text("Coming soon").first).to_be_visible()
     page.get_by_role("link", name="Select template").click()
     expect(page.get_by_text("Requires a Freshchat Pro or Enterprise account")).to_be_visible()
