@@ -95,7 +95,7 @@ def prepare_demo(
             ),
             app.extensions["secret_box"],
         )
-        outcome = run_sync_for_app(app, integration.id, trigger="manual")
+        outcome = run_sync_for_app(app, integration.id, trigger="demo")
     message = outcome.message if outcome is not None else "sync skipped"
     return DemoSetup(app, sim, account, DEMO_USERNAME, password, integration.id, message)
 

@@ -6,6 +6,9 @@ import re
 from urllib.parse import urlsplit
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Room for a pasted address-bar URL; a host itself is at most 253 characters.
+DOMAIN_INPUT_MAX = 500
+SHOWN_MAX = 60
 
 
 class DomainError(ValueError):
@@ -27,6 +30,11 @@ def _is_allowed(host: str, suffixes: list[str]) -> bool:
     return False
 
 
+def _clip(text: str) -> str:
+    """Echo at most SHOWN_MAX characters of what was typed, so a message stays readable."""
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
+
+
 def normalise_domain(text: str, suffixes: list[str]) -> str:
     """``https://Example.freshchat.com/a/123/inbox`` → ``example.freshchat.com``.
 
@@ -38,6 +46,9 @@ def normalise_domain(text: str, suffixes: list[str]) -> str:
     example = "example.freshchat.com"
     if not value:
         raise DomainError(f"Enter your Freshchat domain, for example {example}.")
+    if len(value) > DOMAIN_INPUT_MAX:
+        raise DomainError(f"That is too long for a domain. Expected a host such as {example}.")
+    shown = _clip(value)
     if any(ch.isspace() for ch in value):
         raise DomainError(f"A domain has no spaces. Expected a host such as {example}.")
     candidate = value if "://" in value else f"//{value}"
@@ -46,20 +57,21 @@ def normalise_domain(text: str, suffixes: list[str]) -> str:
         host = (parts.hostname or "").rstrip(".").lower()
         port = parts.port
     except ValueError as exc:
-        raise DomainError(f"“{value}” is not a domain. Expected a host such as {example}.") from exc
+        raise DomainError(f"“{shown}” is not a domain. Expected a host such as {example}.") from exc
     if parts.scheme not in ("", "http", "https") or port not in (None, 443):
         raise DomainError(f"Enter only the domain, such as {example}.")
     labels = host.split(".")
     if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise DomainError(f"“{value}” is not a domain. Expected a host such as {example}.")
+        raise DomainError(f"“{shown}” is not a domain. Expected a host such as {example}.")
     if any(suffix.lstrip(".") == host for suffix in suffixes):
         raise DomainError(
-            f"“{host}” lacks your account's subdomain: enter the full domain, e.g. {example}."
+            f"“{_clip(host)}” lacks your account's subdomain: enter the full domain, "
+            f"e.g. {example}."
         )
     if not _is_allowed(host, suffixes):
         shown = ", ".join(f"*{s}" if s.startswith(".") else s for s in suffixes)
         raise DomainError(
-            f"“{host}” is not a Freshchat domain. Expected a host such as {example} "
+            f"“{_clip(host)}” is not a Freshchat domain. Expected a host such as {example} "
             f"(allowed: {shown})."
         )
     return host

@@ -16,11 +16,13 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 
 from webapp import integrations
-from webapp.domains import DomainError, allowed_suffixes, normalise_domain
+from webapp.display_time import long_label, zone
+from webapp.domains import DOMAIN_INPUT_MAX, DomainError, allowed_suffixes, normalise_domain
 from webapp.names import name_problem
+from webapp.overlaps import kept_for_domain, overlap_warning
 
 # Region/City names (plus UTC) from the tzdata package, so the list is the same on a box
 # without /usr/share/zoneinfo; aliases like "localtime" or "Factory" are left out.
@@ -31,6 +33,27 @@ COMMON_TIMEZONES = sorted(
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
+
+
+DAYS_HINT = f"Enter a whole number of days from 1 to {integrations.BACKFILL_MAX_DAYS}, e.g. 30"
+
+
+class WholeDaysField(IntegerField):
+    """A count of days whose one mistake gets one message (not a parse error and a range
+    error for the same "2.5")."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(f"{DAYS_HINT} (not “{valuelist[0][:20]}”).") from exc
+
+
+def _days_in_range(_form: FlaskForm, field: WholeDaysField) -> None:
+    if field.process_errors:
+        raise StopValidation()  # the parse error already says what to enter
+    if field.data is None or not 1 <= field.data <= integrations.BACKFILL_MAX_DAYS:
+        raise ValidationError(f"{DAYS_HINT}.")
 
 
 class SetupForm(FlaskForm):
@@ -65,9 +88,17 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password", [DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+        "Password",
+        [DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+
+
+DOMAIN_FIXED = (
+    "The domain cannot change: this integration's statistics belong to this Freshchat "
+    "account. To import another account, add a new integration."
+)
 
 
 class IntegrationForm(FlaskForm):
@@ -85,6 +116,7 @@ class IntegrationForm(FlaskForm):
         filters=[_strip],
         description="Your full Freshchat domain including the subdomain, "
         "e.g. example.freshchat.com. A pasted URL is fine.",
+        render_kw={"maxlength": DOMAIN_INPUT_MAX},
     )
     api_key = PasswordField(
         "API key",
@@ -98,10 +130,8 @@ class IntegrationForm(FlaskForm):
         coerce=int,
         default=15,
     )
-    backfill_days = IntegerField(
-        "History to import on first sync (days)",
-        [NumberRange(1, integrations.BACKFILL_MAX_DAYS)],
-        default=30,
+    backfill_days = WholeDaysField(
+        "History to import on first sync (days)", [_days_in_range], default=30
     )
     display_timezone = SelectField(
         "Display time zone", choices=[SelectChoice(z) for z in COMMON_TIMEZONES], default="UTC"
@@ -112,10 +142,33 @@ class IntegrationForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.integration = integration
         self.normalised_domain: str | None = None
+        # Notes shown under a field without refusing it (see macros/forms.html).
+        self.domain.warnings = []
         if integration is not None:
             self.api_key.description = (
                 f"Stored key ends in …{integration.api_key_last4}. "
                 "Leave blank to keep it, or paste a new one."
+            )
+            self.domain.render_kw = {"readonly": True}
+            self.domain.description = DOMAIN_FIXED
+            if self.history_locked:
+                self.backfill_days.render_kw = {"readonly": True}
+                since = long_label(integration.counted_from, zone(integration.display_timezone))
+                self.backfill_days.description = (
+                    f"Fixed by the first sync, which imported the history from {since}; "
+                    "changing it now would import nothing."
+                )
+
+    @property
+    def history_locked(self) -> bool:
+        """After the first sync the history to import is settled (the setting is read once)."""
+        return self.integration is not None and self.integration.counted_from is not None
+
+    def validate_backfill_days(self, field: WholeDaysField) -> None:
+        if self.history_locked and field.data != self.integration.backfill_days:
+            raise ValidationError(
+                "The history was imported by the first sync; it stays "
+                f"{self.integration.backfill_days} days."
             )
 
     def validate_name(self, field: StringField) -> None:
@@ -136,37 +189,26 @@ class IntegrationForm(FlaskForm):
         except DomainError as exc:
             raise ValidationError(str(exc)) from exc
         field.data = self.normalised_domain  # show the admin the host that will be used
-        exclude = self.integration.id if self.integration is not None else None
-        twin = integrations.connected_to(self.normalised_domain, exclude_id=exclude)
+        if self.integration is not None:
+            # Shown read-only on Edit: another account's chats would mix with these.
+            if self.normalised_domain != self.integration.domain:
+                raise ValidationError(DOMAIN_FIXED)
+            return
+        twin = integrations.connected_to(self.normalised_domain)
         if twin is not None:
             raise ValidationError(
                 f"{self.normalised_domain} is already connected as “{twin.name}”: a second "
                 "integration of the same account would count its chats twice."
             )
-        if self.account_changed and integrations.has_imported_data(self.integration):
-            # Mixing two accounts' chats in one set of queues would make both wrong.
-            raise ValidationError(
-                f"This integration holds statistics imported from {self.integration.domain}. "
-                "To import another Freshchat account, add a new integration."
-            )
-
-    @property
-    def account_changed(self) -> bool:
-        """An edit that points the integration at another Freshchat host."""
-        return (
-            self.integration is not None
-            and self.normalised_domain is not None
-            and self.normalised_domain != self.integration.domain
-        )
+        kept = kept_for_domain(self.normalised_domain)
+        if kept:
+            field.warnings = [overlap_warning(self.normalised_domain, kept)]
 
     def validate_api_key(self, field: PasswordField) -> None:
         value = field.data or ""
         if not value:
             if self.integration is None:
                 raise ValidationError("Paste the API key of an Account Administrator.")
-            if self.account_changed:
-                # The stored key belongs to the old host and is never sent anywhere else.
-                raise ValidationError("A new domain needs its own API key: paste it here.")
             return
         if any(ch.isspace() for ch in value):
             raise ValidationError(
@@ -176,6 +218,7 @@ class IntegrationForm(FlaskForm):
             raise ValidationError("This does not look like a Freshchat API key.")
 
     def to_input(self) -> integrations.IntegrationInput:
+        """Validated values; on Edit the domain is the stored one, whatever was sent."""
         return integrations.IntegrationInput(
             name=self.name.data or "",
             domain=self.normalised_domain or (self.domain.data or ""),

@@ -166,7 +166,7 @@ class SyncRun(BaseModel):
 
     id = AutoField()
     integration = ForeignKeyField(Integration, backref="sync_runs", on_delete="CASCADE")
-    trigger = CharField(max_length=20, default="schedule")  # schedule | manual | cli | demo
+    trigger = CharField(max_length=20, default="schedule")  # schedule|first|manual|cli|demo
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     outcome = CharField(max_length=20, default="running")  # running | ok | error | interrupted

@@ -236,6 +236,10 @@ def _run_sync(integration_id: int, trigger: str = "schedule") -> None:
         integration = Integration.get_or_none(Integration.id == integration_id)
         if integration is None:
             return
+        if trigger == "schedule" and integration.last_sync_started_at is None:
+            # A new integration's job starts at once: the sync Save asked for, not a period
+            # (is_due still applies: a paused integration is not synced).
+            trigger = "first" if is_due(integration) else trigger
         if trigger != "schedule" or is_due(integration):
             sync.run_sync_for_app(_app, integration_id, trigger=trigger)
         else:

@@ -91,3 +91,21 @@ def test_tables_say_they_scroll_at_390_px(page: Page, live_server) -> None:
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto("/integrations")
     expect(page.locator(".scroll-hint").first).to_be_hidden()  # no hint when it all fits
+
+
+def test_a_very_long_domain_keeps_the_layout_at_390_px(page: Page, live_server) -> None:
+    helpers.admin(live_server)
+    long_host = ".".join(["a" * 60] * 3) + ".freshchat.com"  # a valid, 197-character host
+    helpers.integration(live_server, name="Long", domain=long_host)
+    page.set_viewport_size({"width": 390, "height": 844})
+    helpers.sign_in(page, "/integrations/new/freshchat")
+    domain = page.get_by_label(re.compile("domain", re.I))
+    assert int(domain.get_attribute("maxlength") or 0) <= 500
+    domain.fill("x" * 300 + ".example.com")
+    domain.blur()
+    expect(page.locator("#errors-domain")).to_contain_text("is not a domain")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto("/integrations")
+    page.goto(page.get_by_role("link", name="Long").first.get_attribute("href") or "")
+    expect(page.get_by_role("heading", name=re.compile("Long"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

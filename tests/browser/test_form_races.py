@@ -16,12 +16,19 @@ from tests.browser.conftest import SIM_DOMAIN
 # ``loadend`` fires after the ``load`` handler in which htmx swaps.
 TRACK_XHR = """
 window.__xhrEnded = [];
+window.__xhrOpen = 0;
 const open = XMLHttpRequest.prototype.open;
 XMLHttpRequest.prototype.open = function (method, url) {
-  this.addEventListener("loadend", () => window.__xhrEnded.push(method + " " + url));
+  window.__xhrOpen += 1;
+  this.addEventListener("loadend", () => {
+    window.__xhrOpen -= 1;
+    window.__xhrEnded.push(method + " " + url);
+  });
   return open.apply(this, arguments);
 };
 """
+# Every response refreshes the session cookie: wait for quiet before clearing it.
+QUIET = "window.__xhrOpen === 0"
 
 REFUSED_KEYS = ("demo-agent-key", "demo-basic-plan-key")
 
@@ -81,6 +88,7 @@ def test_key_field_survives_blur_check_colliding_with_a_refused_save(
 def test_save_after_the_session_expired_signs_in_and_comes_back(page: Page, live_server) -> None:
     _open_form(page, live_server)
     page.locator("#api_key").fill("demo-admin-key")
+    page.wait_for_function(QUIET)
     page.context.clear_cookies()  # the session ended while the form was open
 
     page.get_by_role("button", name="Save integration").click()

@@ -203,7 +203,8 @@ def test_scheduled_run_skips_what_another_scheduler_just_synced(app, monkeypatch
     paused = make("Paused", paused=True)
     for integration_id in (recent, due, never, paused):
         scheduler._run_sync(integration_id)
-    assert calls == [{"trigger": "schedule"}, {"trigger": "schedule"}]  # due and never
+    # Due, and never synced: the sync that saving a new integration starts.
+    assert calls == [{"trigger": "schedule"}, {"trigger": "first"}]
     # "Sync now" is the admin's explicit wish: no period check.
     scheduler._run_sync(recent, "manual")
     assert calls[-1] == {"trigger": "manual"}

@@ -1,4 +1,4 @@
-"""Account: the menu the seed's path starts from (Account › Integrations)."""
+"""Account: the menu the seed's path starts from (Account, then Integrations)."""
 
 from __future__ import annotations
 

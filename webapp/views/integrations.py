@@ -17,8 +17,8 @@ from flask import (
     url_for,
 )
 
+from webapp import integration_list, overlaps, scheduler
 from webapp import integrations as service
-from webapp import scheduler
 from webapp.connection import check_credentials
 from webapp.forms import ActionForm, DeleteForm, IntegrationForm
 from webapp.models import Integration
@@ -71,12 +71,9 @@ def index():  # type: ignore[no-untyped-def]
         .where(Integration.deleted_at.is_null(False))
         .order_by(Integration.deleted_at.desc())
     )
-    from webapp.status import describe
-
-    rows = [(i, describe(i)) for i in live]
-    if request.htmx and not request.htmx.boosted:
-        return render_template("integrations/_list.html", rows=rows, deleted=deleted)
-    return render_template("integrations/index.html", rows=rows, deleted=deleted)
+    listing = integration_list.build(live, deleted)
+    template = "integrations/_list.html" if request.htmx and not request.htmx.boosted else None
+    return render_template(template or "integrations/index.html", listing=listing)
 
 
 @bp.get("/integrations/gallery")
@@ -113,6 +110,8 @@ def _save_response(form: IntegrationForm, integration: Integration | None):  # t
                         del done[stale]
                     session.modified = True
                     flash(f"Integration “{saved.name}” saved. {result.message}", "success")
+                    for warning in form.domain.warnings:
+                        flash(warning, "warning")
                 else:
                     saved = service.update(integration, form.to_input(), box())
                     flash("Changes saved.", "success")
@@ -193,6 +192,7 @@ def detail(integration_id: int):  # type: ignore[no-untyped-def]
         app_key=service.current_app_key(integration),
         new_key=None,
         action_form=ActionForm(),
+        overlap=overlaps.overlap_of(integration),
     )
 
 
@@ -264,6 +264,7 @@ def app_key(integration_id: int):  # type: ignore[no-untyped-def]
         app_key=service.current_app_key(integration),
         new_key=new_key.plaintext,
         action_form=ActionForm(),
+        overlap=overlaps.overlap_of(integration),
     )
     if request.htmx:
         body = render_template("integrations/_app_key.html", **context)
