@@ -56,13 +56,18 @@ def _days_in_range(_form: FlaskForm, field: WholeDaysField) -> None:
         raise ValidationError(f"{DAYS_HINT}.")
 
 
-class SetupForm(FlaskForm):
-    username = StringField(
+def _username_field() -> StringField:
+    """The same username field for setup and sign-in, so password managers pair them."""
+    return StringField(
         "Username",
         [DataRequired(), Length(max=80)],
         filters=[_strip],
         render_kw={"autocomplete": "username"},
     )
+
+
+class SetupForm(FlaskForm):
+    username = _username_field()
     password = PasswordField(
         "Password",
         [DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")],
@@ -81,12 +86,7 @@ class SetupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    username = StringField(
-        "Username",
-        [DataRequired(), Length(max=80)],
-        filters=[_strip],
-        render_kw={"autocomplete": "username"},
-    )
+    username = _username_field()
     password = PasswordField(
         "Password",
         [DataRequired(), Length(max=200)],
