@@ -69,10 +69,13 @@ document.addEventListener("htmx:sendError", () => {
   if (flash) flash.innerHTML = '<div class="flash flash-error" role="alert">The server cannot be reached. Check your connection and try again.</div>';
 });
 
-// An answer whose target left the page (replaced by a later swap) must not be swapped:
-// with hx-preserve it would move the live input into the detached element.
-document.addEventListener("htmx:beforeSwap", (event) => {
-  if (event.detail.target && !event.detail.target.isConnected) event.detail.shouldSwap = false;
+// An answer whose target left the page (replaced by a later swap, e.g. a field check that
+// ends after the form's submit) is dropped: with hx-preserve its swap would move the live
+// input into the detached element. Listened to on beforeOnLoad, which fires on the
+// requesting element (still in the page when preserved), not on the detached target.
+document.addEventListener("htmx:beforeOnLoad", (event) => {
+  const target = event.detail.target;
+  if (target && !target.isConnected) event.preventDefault();
 });
 
 // Test connection's verdict is about the domain and key it was given: editing either one
