@@ -93,8 +93,8 @@ def test_save_after_the_session_expired_signs_in_and_comes_back(page: Page, live
 
     page.get_by_role("button", name="Save integration").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    expect(page.locator("#flash")).to_contain_text("Your session has ended")
-    expect(page.locator("#flash")).to_contain_text("nothing was saved")
+    expect(page.locator("#session-ended")).to_contain_text("Your session has ended")
+    expect(page.locator("#session-ended")).to_contain_text("nothing was saved")
     page.get_by_label("Username").fill(helpers.USERNAME)
     page.get_by_label("Password").fill(helpers.PASSWORD)
     page.get_by_role("button", name="Sign in").click()

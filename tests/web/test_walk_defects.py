@@ -284,3 +284,27 @@ def test_empty_state_says_add_integration_and_form_breadcrumb_follows_the_path(a
         "/integrations/gallery",
         "/integrations/gallery/freshworks",
     ]
+
+
+# 3 (without JavaScript) -------------------------------------------------------------------
+
+
+def test_plain_save_after_the_session_ended_goes_to_sign_in_and_back(client):
+    from tests.conftest import ADMIN_PASSWORD, ADMIN_USER
+    from webapp.models import Admin
+    from webapp.security import hash_password
+
+    with db.connection_context():
+        Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
+    response = client.post(
+        "/integrations/new/freshchat",
+        data=form_data(csrf_token="from-a-session-that-ended"),
+        headers={"Referer": "http://localhost/integrations/new/freshchat"},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == ("/login?next=/integrations/new/freshchat&expired=1")
+    page = parse(client.get(response.headers["Location"]))
+    assert "Your session has ended" in text(one(page, "#session-ended"))
+    assert one(page, "input[name=next]")["value"] == "/integrations/new/freshchat"
+    with db.connection_context():
+        assert Integration.select().count() == 0
