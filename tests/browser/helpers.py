@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from playwright.sync_api import Page
 
-from tests.browser.conftest import SIM_DOMAIN, SIM_NOW
+from tests.browser.conftest import SIM_DOMAIN
 from webapp import integrations
 from webapp.models import Admin
 from webapp.security import hash_password
-from webapp.sync import client_factory_for, run_sync
+from webapp.sync import run_sync_for_app
 
 USERNAME = "planner"
 PASSWORD = "a long enough passphrase"
@@ -22,8 +20,8 @@ def admin(live_server) -> None:  # type: ignore[no-untyped-def]
 
 
 def integration(live_server, *, synced: bool = False, **values) -> int:  # type: ignore[no-untyped-def]
-    """An integration of the simulated account; ``synced`` imports it as of the simulator's
-    frozen clock, so the pages show the same counts on any calendar day."""
+    """An integration of the simulated account; ``synced`` imports it (the app's clock is the
+    simulator's, so the pages show the same counts on any calendar day)."""
     app = live_server.app
     fields = dict(
         name="Acme chats",
@@ -38,15 +36,8 @@ def integration(live_server, *, synced: bool = False, **values) -> int:  # type:
             integrations.IntegrationInput(**fields), app.extensions["secret_box"]
         )
         if synced:
-            outcome = run_sync(
-                created.id,
-                client_factory_for(app.config, app.extensions["secret_box"]),
-                trigger="manual",
-                now=SIM_NOW,
-                overlap=timedelta(minutes=60),
-                poll_interval=0.0,
-            )
-            assert outcome.ok, outcome.message
+            outcome = run_sync_for_app(app, created.id, trigger="manual")
+            assert outcome is not None and outcome.ok, outcome and outcome.message
         return created.id
 
 

@@ -6,14 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SIM_DOMAIN
-from webapp import integrations
-from webapp.models import Admin
-from webapp.security import hash_password
-from webapp.sync import run_sync_for_app
-
-USERNAME = "planner"
-PASSWORD = "a long enough passphrase"
+from tests.browser import helpers
 
 
 def _synced_integration(live_server) -> int:
@@ -22,35 +15,14 @@ def _synced_integration(live_server) -> int:
     Ten days of history: imported from 2026-11-10 12:00 UTC, so the week of 2026-11-02 lies
     wholly before it and 2026-11-12 inside it.
     """
-    app = live_server.app
-    with app.app_context():
-        Admin.create(username=USERNAME, password_hash=hash_password(PASSWORD))
-        integration = integrations.create(
-            integrations.IntegrationInput(
-                name="Acme chats",
-                domain=SIM_DOMAIN,
-                api_key="demo-admin-key",
-                backfill_days=10,
-                display_timezone="Europe/Berlin",
-            ),
-            app.extensions["secret_box"],
-        )
-        outcome = run_sync_for_app(app, integration.id, trigger="manual")
-        assert outcome is not None and outcome.ok, outcome and outcome.message
-        return integration.id
-
-
-def _sign_in(page: Page, path: str) -> None:
-    page.goto(path)
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    helpers.admin(live_server)
+    return helpers.integration(live_server, synced=True, backfill_days=10)
 
 
 def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
     integration_id = _synced_integration(live_server)
     detail = f"/integrations/{integration_id}"
-    _sign_in(page, f"{detail}?span=week&date=2026-11-18")
+    helpers.sign_in(page, f"{detail}?span=week&date=2026-11-18")
 
     panel = page.locator("#stats-panel")
     period = page.locator("#stats-period")
@@ -126,7 +98,7 @@ def test_navigate_weeks_and_explain_a_count(page: Page, live_server) -> None:
 def test_export_errors_show_by_the_form_and_the_chart_stays(page: Page, live_server) -> None:
     integration_id = _synced_integration(live_server)
     detail = f"/integrations/{integration_id}?span=week&date=2026-11-16"
-    _sign_in(page, detail)
+    helpers.sign_in(page, detail)
     period = page.locator("#stats-period")
     expect(period).to_contain_text("Mon 2026-11-16")
     page.evaluate("window.__samePage = true")
@@ -152,7 +124,7 @@ def test_export_errors_show_by_the_form_and_the_chart_stays(page: Page, live_ser
 def test_narrow_screen_scrolls_the_chart_not_the_page(page: Page, live_server) -> None:
     integration_id = _synced_integration(live_server)
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(page, f"/integrations/{integration_id}?span=day&date=2026-11-18")
+    helpers.sign_in(page, f"/integrations/{integration_id}?span=day&date=2026-11-18")
     for span in ("day", "week"):
         page.goto(f"/integrations/{integration_id}?span={span}&date=2026-11-18")
         expect(page.locator("#stats-panel")).to_have_attribute("data-span", span)
