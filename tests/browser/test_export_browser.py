@@ -28,9 +28,9 @@ def test_changing_the_export_form_logs_nothing_in_the_console(page: Page, live_s
     page.locator("#export-from").click()
     page.keyboard.type("11172026")
     page.keyboard.press("Tab")
-    page.wait_for_function("window.__checks >= 1")
+    page.wait_for_function("() => window.__checks >= 1")
     page.locator("#export-format").select_option("json")
-    page.wait_for_function("window.__checks >= 2")
+    page.wait_for_function("() => window.__checks >= 2")
     page.locator("#stats-export input[name=queue]").first.click()
-    page.wait_for_function("window.__checks >= 3")
+    page.wait_for_function("() => window.__checks >= 3")
     assert messages == []

@@ -28,7 +28,7 @@ XMLHttpRequest.prototype.open = function (method, url) {
 };
 """
 # Every response refreshes the session cookie: wait for quiet before clearing it.
-QUIET = "window.__xhrOpen === 0"
+QUIET = "() => window.__xhrOpen === 0"  # a function: CSP forbids eval
 
 REFUSED_KEYS = ("demo-agent-key", "demo-basic-plan-key")
 
@@ -79,7 +79,7 @@ def test_key_field_survives_blur_check_colliding_with_a_refused_save(
         expect(page.locator("#form-errors")).to_contain_text("Nothing was saved")
         _release(held)
         # Wait until the field check ended one way or the other (answered or aborted).
-        page.wait_for_function("window.__xhrEnded.some(u => u.includes('/validate'))")
+        page.wait_for_function("() => window.__xhrEnded.some(u => u.includes('/validate'))")
         assert page.locator("#api_key").count() == 1, f"round {round_number}: the field vanished"
         expect(page.locator("#api_key")).to_be_visible()
         expect(page.locator("#api_key")).to_have_value(key)
@@ -145,8 +145,8 @@ def test_connection_verdict_goes_when_domain_or_key_change(page: Page, live_serv
     page.evaluate("window.__xhrEnded = []")
     key.fill("demo-agent-key")
     test_button.click()
-    page.wait_for_function("document.querySelector('#connection-spinner.htmx-request')")
+    page.wait_for_function("() => document.querySelector('#connection-spinner.htmx-request')")
     key.fill("demo-admin-key")
     _release(held)
-    page.wait_for_function("window.__xhrEnded.some(u => u.includes('/test-connection'))")
+    page.wait_for_function("() => window.__xhrEnded.some(u => u.includes('/test-connection'))")
     expect(result).to_be_empty()

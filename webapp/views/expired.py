@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, request, session, url_for
+from flask import make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from webapp.models import Admin
+from webapp.sessions import signed_in_admin
 from webapp.views.misc import render_error
 
 EXPIRED_FORM = (
     "This form has expired or was not sent from this site. "
     "Reload the page and try again; nothing was saved."
 )
-
-
-def _signed_in() -> bool:
-    admin_id = session.get("admin_id")
-    return bool(admin_id) and Admin.get_or_none(Admin.id == admin_id) is not None
 
 
 def _page_to_return_to() -> str | None:
@@ -40,7 +35,7 @@ def _page_to_return_to() -> str | None:
 
 def form_expired() -> ResponseReturnValue:
     """The answer to a CSRFError, for pages, htmx requests and the JSON API alike."""
-    if request.path.startswith("/api/") or _signed_in():
+    if request.path.startswith("/api/") or signed_in_admin() is not None:
         return render_error(400, EXPIRED_FORM)
     # Said by the sign-in page from its URL, not flashed: a blur check and the submit can
     # both end here, and the second redirect would find the flash already shown.
