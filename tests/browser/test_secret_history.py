@@ -51,3 +51,20 @@ def test_generated_key_is_not_in_history_cache_nor_back_after_sign_out(
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
         assert secret not in page.content()
         assert secret not in _storage(page)
+
+
+def test_signed_in_pages_are_not_stored_and_the_key_leaves_with_the_page(
+    page: Page, live_server
+) -> None:
+    """Back/forward caches keep a page as it was: signed-in pages are ``no-store`` (the
+    browser then never keeps them), and a key on screen is removed when the page is left."""
+    helpers.admin(live_server)
+    integration_id = helpers.integration(live_server)
+    helpers.sign_in(page, f"/integrations/{integration_id}")
+    response = page.reload()
+    assert response is not None and response.headers["cache-control"] == "no-store"
+
+    page.get_by_role("button", name="Generate API key").click()
+    expect(page.get_by_label("New integration API key")).to_be_visible()
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+    expect(page.get_by_label("New integration API key")).to_have_count(0)
