@@ -21,8 +21,8 @@ def test_generated_key_is_not_in_history_cache_nor_back_after_sign_out(
     detail = f"/integrations/{integration_id}"
     helpers.sign_in(page, detail)
 
-    page.get_by_role("button", name="Generate API key").click()
-    key_input = page.get_by_label("New integration API key")
+    page.get_by_role("button", name="Generate companion-app key").click()
+    key_input = page.get_by_label("New companion-app key")
     expect(key_input).to_be_visible()
     key = key_input.input_value()
     secret = key.split(".", 1)[1]
@@ -35,7 +35,7 @@ def test_generated_key_is_not_in_history_cache_nor_back_after_sign_out(
     # Back to the page the key was shown on: it comes from the server, without the key.
     page.go_back()
     expect(page.get_by_role("heading", name=re.compile("Acme chats"))).to_be_visible()
-    expect(page.get_by_label("New integration API key")).to_have_count(0)
+    expect(page.get_by_label("New companion-app key")).to_have_count(0)
     assert secret not in page.content()
 
     # Forward, sign out, then Back as far as the history goes: never the key, never a page
@@ -64,7 +64,7 @@ def test_signed_in_pages_are_not_stored_and_the_key_leaves_with_the_page(
     response = page.reload()
     assert response is not None and response.headers["cache-control"] == "no-store"
 
-    page.get_by_role("button", name="Generate API key").click()
-    expect(page.get_by_label("New integration API key")).to_be_visible()
+    page.get_by_role("button", name="Generate companion-app key").click()
+    expect(page.get_by_label("New companion-app key")).to_be_visible()
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
-    expect(page.get_by_label("New integration API key")).to_have_count(0)
+    expect(page.get_by_label("New companion-app key")).to_have_count(0)
