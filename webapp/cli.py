@@ -230,15 +230,30 @@ def create_admin_command(username: str, password: str | None) -> None:
 @click.command("sync")
 @with_appcontext
 @click.argument("name", required=False)
-def sync_command(name: str | None) -> None:
+@click.option(
+    "--since",
+    help="Re-import from this date or ISO time (UTC): re-reads every chat of the range "
+    "and recomputes its intervals, e.g. after an export problem. Needs NAME.",
+)
+def sync_command(name: str | None, since: str | None) -> None:
     """Sync one integration (or all active ones) in the foreground, with progress.
 
     SIGTERM or Ctrl-C stops the running sync at its next safe point: the run is marked
     interrupted, the lease released, and the command exits non-zero.
     """
     from webapp import sync, sync_guard
+    from webapp.reimport import SinceError, parse_since
+    from webapp.timeutil import utcnow
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    since_at = None
+    if since is not None:
+        if not name:
+            _fail("--since re-imports one integration: give its NAME.")
+        try:
+            since_at = parse_since(since, utcnow())
+        except SinceError as exc:
+            _fail(str(exc))
     with db.connection_context(), sync_guard.stop_on_signals():
         if name:
             integration = _find(name)
@@ -265,7 +280,13 @@ def sync_command(name: str | None) -> None:
                     shown[0] = run.progress_done
                     click.echo(f"  [{run.progress_done}/{run.progress_total}] {run.progress_text}")
 
-            outcome = sync.run_sync_for_app(app, integration.id, trigger="cli", on_step=step)
+            outcome = sync.run_sync_for_app(
+                app,
+                integration.id,
+                trigger="reimport" if since_at else "cli",
+                on_step=step,
+                since=since_at,
+            )
             if outcome is None:
                 failures.append(f"{integration.name}: another sync of it is running; skipped.")
             elif outcome.ok:

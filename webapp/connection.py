@@ -9,6 +9,16 @@ from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
 
 log = logging.getLogger(__name__)
 
+# Freshchat answers 403 "Auth failure" to a valid key sent to the wrong host or data
+# centre too (FRESHCHAT_API.md), so a 403 verdict always says so.
+WRONG_HOST_HINT = (
+    " A wrong host or region also answers 403 “Auth failure”: accounts in the EU, India "
+    "or Australia and accounts inside the Freshworks suite use other API hosts. Try the "
+    "API URL shown in Freshchat under Admin > API Tokens, or the regional host "
+    "(api.eu.freshchat.com, api.in.freshchat.com, api.au.freshchat.com); for a suite "
+    "account, yourcompany.myfreshworks.com."
+)
+
 
 @dataclass(frozen=True)
 class ConnectionResult:
@@ -39,7 +49,8 @@ def check_credentials(
             "unknown_domain",
         )
     except FreshchatError as exc:
-        return ConnectionResult(False, str(exc), exc.kind)
+        hint = WRONG_HOST_HINT if exc.status == 403 else ""
+        return ConnectionResult(False, str(exc) + hint, exc.kind)
     except Exception:
         # Whatever Freshchat sent, an admin waiting on "Test connection" or "Save" gets a
         # verdict, never a 500; the stack goes to the log for us to fix the client.

@@ -166,7 +166,8 @@ class SyncRun(BaseModel):
 
     id = AutoField()
     integration = ForeignKeyField(Integration, backref="sync_runs", on_delete="CASCADE")
-    trigger = CharField(max_length=20, default="schedule")  # schedule|first|manual|cli|demo
+    # schedule | first | manual | cli | demo | reimport
+    trigger = CharField(max_length=20, default="schedule")
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     outcome = CharField(max_length=20, default="running")  # running | ok | error | interrupted
@@ -179,6 +180,9 @@ class SyncRun(BaseModel):
     chats_seen = IntegerField(default=0)
     contacts_changed = IntegerField(default=0)
     error = TextField(null=True)
+    # What the run saw that the admin may need later: on a first import or a re-import,
+    # each event's header as received and how its columns were understood.
+    details = TextField(null=True)
 
 
 class InboundEvent(BaseModel):

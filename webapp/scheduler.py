@@ -228,7 +228,9 @@ def is_due(integration: Integration, now: datetime | None = None) -> bool:
     return integration.last_sync_started_at <= now - every + DUE_SLACK
 
 
-def _run_sync(integration_id: int, trigger: str = "schedule") -> None:
+def _run_sync(
+    integration_id: int, trigger: str = "schedule", since: datetime | None = None
+) -> None:
     from webapp import sync
 
     assert _app is not None
@@ -241,7 +243,8 @@ def _run_sync(integration_id: int, trigger: str = "schedule") -> None:
             # (is_due still applies: a paused integration is not synced).
             trigger = "first" if is_due(integration) else trigger
         if trigger != "schedule" or is_due(integration):
-            sync.run_sync_for_app(_app, integration_id, trigger=trigger)
+            extra = {"since": since} if since is not None else {}
+            sync.run_sync_for_app(_app, integration_id, trigger=trigger, **extra)
         else:
             log.info("integration %s: synced recently by another process", integration_id)
         Integration.update(next_sync_at=next_run_time(integration_id)).where(
@@ -263,7 +266,9 @@ def _run_reconcile() -> None:
         reconcile()
 
 
-def run_soon(app: Flask, integration_id: int, trigger: str = "manual") -> None:
+def run_soon(
+    app: Flask, integration_id: int, trigger: str = "manual", since: datetime | None = None
+) -> None:
     """ "Sync now": a one-off job when the scheduler runs, else a background thread.
 
     ``SYNC_NOW_INLINE`` (tests) runs the sync in the request instead.
@@ -271,12 +276,12 @@ def run_soon(app: Flask, integration_id: int, trigger: str = "manual") -> None:
     if app.config.get("SYNC_NOW_INLINE"):
         global _app
         _app = app
-        _run_sync(integration_id, trigger)
+        _run_sync(integration_id, trigger, since)
         return
     if _scheduler is not None:
         _scheduler.add_job(
             _run_sync,
-            args=[integration_id, trigger],
+            args=[integration_id, trigger, *([since] if since is not None else [])],
             id=f"sync-now-{integration_id}",
             replace_existing=True,
             max_instances=1,
@@ -287,6 +292,6 @@ def run_soon(app: Flask, integration_id: int, trigger: str = "manual") -> None:
     def _target() -> None:
         global _app
         _app = _app_for_thread
-        _run_sync(integration_id, trigger)
+        _run_sync(integration_id, trigger, since)
 
     threading.Thread(target=_target, name=f"sync-now-{integration_id}", daemon=True).start()

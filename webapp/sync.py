@@ -16,18 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from webapp import chats, push
+from webapp import chats, pull_window, push
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError
-from webapp.freshchat.reports import MalformedReport, check_extract, iter_extract, open_extract
+from webapp.freshchat.extract_columns import HeaderRefused
+from webapp.freshchat.reports import MalformedReport
 from webapp.models import Integration, SyncRun
+from webapp.reimport import reimport_counted_from
 from webapp.security import SecretBox
 from webapp.sync_guard import GuardedSink, IntegrationGone, LeaseLost, RunGuard, SyncStopped
 from webapp.timeutil import floor_interval, now_from, utcnow
@@ -41,7 +42,6 @@ EXTRACT_EVENTS = (
 )
 MAX_WINDOW = timedelta(days=28)  # the Extract API's longest window
 LEASE_TIME = timedelta(minutes=20)
-SPOOL_IN_MEMORY = 4 << 20  # report files up to this size stay in memory, bigger go to disk
 MAX_PROBLEMS_SHOWN = 3
 
 ClientFactory = Callable[[Integration], FreshchatClient]
@@ -95,14 +95,20 @@ def release_lease(integration_id: int, owner: str) -> None:
 
 
 def plan_windows(
-    integration: Integration, now: datetime, overlap: timedelta
+    integration: Integration, now: datetime, overlap: timedelta, since: datetime | None = None
 ) -> list[tuple[datetime, datetime]]:
     """Half-open windows [start, end) of at most 28 days from the watermark to now.
 
     The first sync starts ``backfill_days`` ago; later ones re-read ``overlap`` before the
-    watermark because Freshchat's reports can receive rows late.
+    watermark because Freshchat's reports can receive rows late. A re-import starts at
+    ``since`` (aligned to an interval), or where a normal sync would if that is earlier: the
+    watermark must never jump over a range that was not read.
     """
-    if integration.watermark is None:
+    if since is not None:
+        start = min(floor_interval(since), now)
+        if integration.watermark is not None:
+            start = min(start, integration.watermark - overlap)
+    elif integration.watermark is None:
         # A retried first backfill keeps the start its first attempt planned (and counted
         # from): planning again from a later "now" would leave partial intervals counted.
         # Aligned to an interval, so the first interval imported is a whole one.
@@ -157,16 +163,24 @@ def run_sync(
     now: datetime | None = None,
     poll_interval: float = 5.0,
     on_step: Callable[[SyncRun], None] | None = None,
+    since: datetime | None = None,
 ) -> SyncOutcome:
-    """Run one sync to completion (or to a clear error). Raises SyncBusy if leased."""
+    """Run one sync to completion (or to a clear error). Raises SyncBusy if leased.
+
+    ``since`` re-imports from that time (``reimport.py``): every chat of the range is read
+    again and its intervals recomputed; applying is idempotent, so nothing counts twice.
+    """
     owner = lease_owner_id()
     if not acquire_lease(integration_id, owner):
         raise SyncBusy("A sync of this integration is already running.")
     try:
         integration = Integration.get_by_id(integration_id)
         now = now or utcnow()
-        windows = plan_windows(integration, now, overlap)
-        if integration.watermark is None and integration.counted_from is None and windows:
+        windows = plan_windows(integration, now, overlap, since)
+        first_import = integration.watermark is None or since is not None
+        if since is not None:
+            reimport_counted_from(integration, windows)
+        elif integration.watermark is None and integration.counted_from is None and windows:
             # Chats that arrived before the backfill are only partly known: not counted.
             integration.counted_from = windows[0][0]
             Integration.update(counted_from=integration.counted_from).where(
@@ -188,7 +202,7 @@ def run_sync(
         ok = False
         try:
             message = _sync_windows(
-                integration, client_factory, windows, progress, guard, poll_interval
+                integration, client_factory, windows, progress, guard, poll_interval, first_import
             )
             ok = True
         except SyncStopped as exc:
@@ -196,6 +210,12 @@ def run_sync(
             return _finish_stopped(integration, run, exc)
         except (FreshchatError, chats.EmptyGroupListing) as exc:
             message = str(exc)
+        except (HeaderRefused, pull_window.WindowRefused) as exc:
+            message = (
+                f"{str(exc).rstrip('.')}. Nothing of this window was applied and the watermark "
+                "stays before it: the next sync retries it, and repairs the counts once the "
+                "export is right. Check data access shows what Freshchat sends."
+            )
         except MalformedReport as exc:
             message = (
                 f"Freshchat sent a report this app cannot read: {str(exc).rstrip('.')}. "
@@ -225,6 +245,7 @@ def _sync_windows(
     progress: _Progress,
     guard: RunGuard,
     poll_interval: float,
+    first_import: bool = False,
 ) -> str:
     client = client_factory(integration)
     # Waits (job polls, Retry-After) renew the lease and end early on shutdown.
@@ -242,26 +263,36 @@ def _sync_windows(
         contacts_changed=refresh.recount.contacts_changed,
     )
     problems: list[str] = []
+    what_of = dict(EXTRACT_EVENTS)
     for index, (start, end) in enumerate(windows, 1):
-        for event, what in EXTRACT_EVENTS:
-            label = f"Window {index}/{len(windows)} ({_window_label(start, end)}): {what}"
-            progress.update(f"{label}: waiting for Freshchat's report…")
-            guard.checkpoint()
-            job_id = client.request_extract(event, start, end)
-            status = client.wait_for_extract(job_id, poll_interval=poll_interval)
-            seen = changed = 0
-            for link in status.links:
-                result = _apply_extract_file(
-                    client, link.href, event, integration.id, problems, guard
-                )
-                seen += result.chats_seen
-                changed += result.contacts_changed
-            progress.update(
-                f"{label}: done",
+        label = f"Window {index}/{len(windows)} ({_window_label(start, end)})"
+        with pull_window.read_window(
+            client,
+            list(what_of),
+            start,
+            end,
+            poll_interval=poll_interval,
+            checkpoint=guard.checkpoint,
+            wrap_sink=lambda spool: GuardedSink(spool, guard),
+            before_event=lambda event, label=label: progress.update(
+                f"{label}: {what_of[event]}: waiting for Freshchat's report…"
+            ),
+            after_event=lambda files, label=label: progress.update(
+                f"{label}: {what_of[files.event]}: {_count(files.rows, 'row')} read",
                 step_done=True,
-                chats_seen=seen,
-                contacts_changed=changed,
-            )
+            ),
+        ) as window:
+            if first_import and index == 1:
+                run.details = pull_window.header_summary(window)
+            for files in window:
+                guard.checkpoint()  # a safe point before each event's files are applied
+                progress.update(f"{label}: applying {what_of[files.event]}…")
+                result = pull_window.apply_event(integration.id, files, problems)
+                progress.update(
+                    f"{label}: {what_of[files.event]}: applied",
+                    chats_seen=result.chats_seen,
+                    contacts_changed=result.contacts_changed,
+                )
         # The whole window is applied: only now may the watermark pass it.
         guard.checkpoint()
         Integration.update(watermark=end).where(Integration.id == integration.id).execute()
@@ -281,33 +312,6 @@ def _sync_windows(
 def _count(number: int, noun: str) -> str:
     """Singular or plural by count ("1 window", "2 windows"): people read the summary."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _apply_extract_file(
-    client: FreshchatClient,
-    href: str,
-    event: str,
-    integration_id: int,
-    problems: list[str],
-    guard: RunGuard,
-) -> chats.ApplyResult:
-    """Download one Extract file and apply it: all of it, or nothing when it is unreadable.
-
-    A month of a busy account is hundreds of megabytes of CSV, so the file goes to a
-    temporary file and is read twice, streaming: once to prove the whole of it readable
-    (``check_extract``), once feeding its changes to the funnel in batches. Memory stays
-    flat whatever the number of chats; the extra read costs a few percent of the sync.
-    """
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        client.download_to(href, GuardedSink(spool, guard))
-        with open_extract(spool) as stream:
-            check_extract(stream)
-        guard.checkpoint()  # last safe point before this file is applied
-        file_problems: list[str] = []
-        with open_extract(spool) as stream:
-            result = chats.apply_changes(integration_id, iter_extract(stream, event, file_problems))
-    problems.extend(f"{event}: {p}" for p in file_problems)
-    return result
 
 
 def _finish(integration: Integration, run: SyncRun, *, ok: bool, message: str) -> SyncOutcome:
@@ -368,6 +372,7 @@ def run_sync_for_app(
     *,
     trigger: str = "schedule",
     on_step: Callable[[SyncRun], None] | None = None,
+    since: datetime | None = None,
 ) -> SyncOutcome | None:
     """Entry point for the scheduler, "Sync now" and the CLI: settings from the app."""
     integration = Integration.get_or_none(Integration.id == integration_id)
@@ -384,6 +389,7 @@ def run_sync_for_app(
             poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
             on_step=on_step,
             now=now_from(app.config),
+            since=since,
         )
     except SyncBusy:
         log.info("integration %s: sync skipped, another one holds the lease", integration_id)

@@ -314,7 +314,7 @@ def test_backfill_days_is_honoured_in_windows_of_at_most_28_days(server, databas
     ("fault", "words"),
     [
         ("500", "internal error (500)"),
-        ("malformed_csv", "report this app cannot read"),
+        ("malformed_csv", "Conversation-Created file refused: its header lacks the chat id"),
         ("malformed_zip", "report archive is damaged"),
     ],
 )

@@ -22,6 +22,7 @@ from webapp.freshchat.client import (
     FreshchatError,
     KeyRejected,
     MalformedResponse,
+    LinkExpired,
     NotAdmin,
     NotFound,
     PlanWithoutApi,
@@ -797,7 +798,7 @@ def test_download_failures_never_show_the_key_or_the_link_signature(rsps, fake_t
         with pytest.raises(FreshchatError) as info:
             client.download_to(href, io.BytesIO())
         errors.append(info.value)
-    assert [type(e) for e in errors] == [NotFound, Unreachable, NotFound]
+    assert [type(e) for e in errors] == [NotFound, Unreachable, LinkExpired]
     assert '"token <hidden> refused"' in str(errors[0])
     for error in errors:
         rendered = "".join(traceback.format_exception(error))

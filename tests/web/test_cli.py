@@ -265,7 +265,7 @@ def test_sync_runs_in_the_foreground_with_progress(app, cli):
     lines = result.stdout.splitlines()
     assert lines[0] == "Syncing Support…"
     assert lines[1] == "  [1/4] 3 groups"  # 2 days: one window, three reports
-    assert lines[-2].startswith("  [4/4] Window 1/1") and lines[-2].endswith(": done")
+    assert lines[-2].startswith("  [4/4] Window 1/1") and lines[-2].endswith(" rows read")
     assert lines[-1].startswith("  ok: Read ")
     with db.connection_context():
         [run] = SyncRun.select().where(SyncRun.integration == integration_id)

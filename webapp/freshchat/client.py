@@ -127,6 +127,12 @@ class NotFound(FreshchatError):
     default_message = "Freshchat says the requested item does not exist (404)."
 
 
+class LinkExpired(NotFound):
+    """A report file's pre-signed link was refused by its host: ask the job for fresh links."""
+
+    kind = "link_expired"
+
+
 class RateLimited(FreshchatError):
     kind = "rate_limited"
     default_message = "Freshchat is limiting requests for this account (429)."
@@ -153,6 +159,10 @@ class MalformedResponse(FreshchatError):
 class ExtractFailed(FreshchatError):
     kind = "extract_failed"
     default_message = "Freshchat could not prepare the requested report. The next sync retries it."
+
+
+# A file of a completed job is ready only with one of these statuses (or none at all).
+FILE_READY = frozenset({"SUCCESS", "COMPLETED"})
 
 
 _PLAN_WORDS = frozenset({"plan", "plans", "feature", "features", "subscription", "subscriptions"})
@@ -314,6 +324,7 @@ class FreshchatClient:
         self._clock = clock
         self.rng = rng or random.Random()
         self.calls = 0
+        self._rate_limit_seen: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"FreshchatClient(base_url={self.base_url!r})"
@@ -424,7 +435,11 @@ class FreshchatClient:
         body = self._get_json(self._url("/reports/raw/" + quote(str(job_id), safe="")))
         if not isinstance(body, dict) or not isinstance(body.get("status"), str):
             raise MalformedResponse("Freshchat's report job status had an unexpected shape.")
-        raw_links = body.get("links") or []
+        raw_links = body.get("links")
+        if raw_links is None and isinstance(body.get("link"), dict):
+            # The older answer: one ``link`` object, no ``links`` (FRESHCHAT_API.md).
+            raw_links = [] if body["link"].get("rel") == "extracts" else [body["link"]]
+        raw_links = raw_links or []
         if not isinstance(raw_links, list):
             raise MalformedResponse("Freshchat's report job links had an unexpected shape.")
         links = [self._extract_link(item) for item in raw_links]
@@ -433,14 +448,31 @@ class FreshchatClient:
         )
 
     def wait_for_extract(
-        self, job_id: str, *, poll_interval: float = 5.0, timeout: float = 900.0
+        self,
+        job_id: str,
+        *,
+        poll_interval: float = 5.0,
+        timeout: float = 900.0,
+        file_polls: int = 12,
     ) -> ExtractStatus:
-        """Poll until the job completes; jobs can take minutes, so the deadline is generous."""
+        """Poll until the job completes and every file of it is ready.
+
+        Jobs can take minutes, so the deadline is generous. A job ``COMPLETED`` whose files
+        are missing, still ``PENDING``/``IN_PROGRESS`` or ``FAILED`` is polled again at most
+        ``file_polls`` times, then the run ends with the statuses seen: a window is read
+        only whole.
+        """
         deadline = self._clock() + timeout
+        unready = 0
         while True:
             status = self.get_extract(job_id)
             if status.status == "COMPLETED":
-                return status
+                waiting = [link.status for link in status.links if not _file_ready(link)]
+                if status.links and not waiting:
+                    return status
+                unready += 1
+                if unready > file_polls:
+                    raise ExtractFailed(_unready_message(status, waiting, unready))
             if status.status == "FAILED":
                 raise ExtractFailed(
                     "Freshchat reported that it could not prepare the requested report "
@@ -503,6 +535,11 @@ class FreshchatClient:
                 "Freshchat's list pointed to another host; stopped rather than send the key there."
             )
         return url
+
+    @property
+    def rate_limit_seen(self) -> dict[str, str]:
+        """The ``X-RateLimit-*`` headers of the latest answer that had any."""
+        return dict(self._rate_limit_seen)
 
     @staticmethod
     def _extract_link(item: object) -> ExtractLink:
@@ -646,6 +683,9 @@ class FreshchatClient:
                 "Check the domain and this server's internet access."
             ), self._backoff(attempt)
         logger.debug("Freshchat %s %s -> %s", method, _loggable(url), response.status_code)
+        limits = {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
+        if limits:
+            self._rate_limit_seen = limits
         return self._classify(response, attempt, download=download)
 
     def _classify(
@@ -668,7 +708,7 @@ class FreshchatClient:
         detail = self._detail(body)
         if (
             download
-            and _origin(response.url or "") != self._origin
+            and not (response.url or "").startswith(self.base_url + "/")
             and status
             in (
                 401,
@@ -677,7 +717,7 @@ class FreshchatClient:
                 410,
             )
         ):
-            return NotFound(
+            return LinkExpired(
                 f"The report file could not be downloaded ({status}); its link has probably "
                 "expired. The next sync asks for the report again.",
                 status=status,
@@ -687,7 +727,7 @@ class FreshchatClient:
         if status == 403:
             if looks_like_plan_restriction(body):
                 return PlanWithoutApi(PlanWithoutApi.default_message + detail, status=status), None
-            return NotAdmin(status=status), None
+            return NotAdmin(NotAdmin.default_message + detail, status=status), None
         if status == 404:
             return NotFound(NotFound.default_message + detail, status=status), None
         if status == 429:
@@ -735,6 +775,25 @@ class FreshchatClient:
         # Full jitter (AWS architecture blog): spreads the retries of many syncs apart.
         ceiling = self.backoff_base * (2 ** min(attempt, 30))
         return self.rng.uniform(0.0, min(self.max_wait, ceiling))
+
+
+def _file_ready(link: ExtractLink) -> bool:
+    return link.status is None or link.status in FILE_READY
+
+
+def _unready_message(status: ExtractStatus, waiting: list[str | None], polls: int) -> str:
+    if not status.links:
+        seen = "no file at all"
+    else:
+        counts: dict[str, int] = {}
+        for word in waiting:
+            counts[word or "?"] = counts.get(word or "?", 0) + 1
+        seen = ", ".join(f"{n} file(s) {word}" for word, n in sorted(counts.items()))
+    return (
+        f"Freshchat said its report job was COMPLETED but after {polls} checks it still "
+        f"had {seen} (of {len(status.links)}); the window was not read. "
+        "The next sync asks for the report again."
+    )
 
 
 def _rate_limit_message(retry_after: float | None) -> str:

@@ -1,31 +1,32 @@
 """Extract (raw report) files → ``ChatChange`` records.
 
-Freshchat does not publish the Extract CSV columns, so everything this module believes about
-them is in ``COLUMNS`` (header names) and ``_row_to_change`` (which time means what per
-event), so a real export can correct it in one place. Parsing is tolerant row by row (a
-bad row is reported and skipped, never fatal) because losing one file over one odd row
-would lose a whole window of chats; it is strict about the file as a whole (encoding,
-header, id column) because then nothing in it can be trusted.
+What the columns mean, per event, is in ``extract_columns`` (one table, one module), so a
+real export can correct it in one place. This module reads the files: it is tolerant row
+by row (a bad row is reported and skipped) because losing a file over one odd row would
+lose a window of chats, and strict about a file as a whole (encoding, archive, a header
+lacking a needed meaning) because then nothing in it can be trusted.
+
+Shapes accepted (FRESHCHAT_API.md, "Bulk history"):
+
+* a zip holding **one or more CSVs**, each with its own header, read in archive order; a
+  plain CSV (no zip) is one member;
+* **empty windows are normal**: a 0-byte file, a header-only CSV, a zip holding an empty
+  CSV and a zip with no member at all are zero rows, not errors;
+* timestamps as ISO 8601 with ``Z`` or an offset, ``YYYY-MM-DD HH:mm:ss.S`` without a zone
+  (UTC), epoch milliseconds, or with a trailing ``UTC`` word.
 
 Choices made where FRESHCHAT_API.md is silent:
 
-* Header matching ignores case, surrounding spaces and repeated inner spaces; when several
-  accepted names are present the first one listed in ``COLUMNS`` wins, so
-  ``conversation_id`` beats ``interaction_id``. A header repeated in the file: first wins.
-* An ``interaction_id`` (``<internal id>-<epoch ms>``) cannot be turned into the
-  conversation uuid, so it is used as given; such chats will not meet pushed events.
-* Timestamps: anything ``timeutil.parse_timestamp`` reads (ISO with ``Z``/offset, a space
-  instead of ``T``, epoch milliseconds), plus a trailing ``UTC`` word.
+* Members whose name does not end in ``.csv`` (and ``__MACOSX/`` forks, directories) are
+  ignored; a zip holding members but none of them CSV is refused, since it is no export.
+* An ``interaction_id`` cannot be turned into the conversation uuid, so it is used as
+  given; such chats will not meet pushed events.
 * Spam and deleted flags (or a ``spam``/``deleted`` status) are honoured on Created,
-  Resolved and Group-Assigned rows, because a chat is spam whatever row says so; only
-  Resolved rows drop their resolution time for them (that row's "resolution" was the
-  spam/delete action, and PRODUCT.md counts those chats in Undefined_Queue anyway).
-* ``reopened`` is carried on those three kinds too; the status column is carried only on
-  Resolved rows (forced to resolved/spam/deleted) and on other events, because on a
-  Created row it is of unknown date.
+  Resolved and Group-Assigned rows; only Resolved rows drop their resolution time for them
+  (that row's "resolution" was the spam/delete action).
 * Group names are taken only together with a group id: queues are keyed by id.
-* Line numbers are physical lines of the file, header = line 1, counting the first line of
-  a row that spans several lines.
+* Line numbers are physical lines of a CSV, header = line 1, counting the first line of a
+  row that spans several lines; with several CSVs the member's name is given too.
 """
 
 from __future__ import annotations
@@ -34,43 +35,49 @@ import csv
 import io
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
 from webapp.changes import NO_GROUP_INFO, ChatChange
+from webapp.freshchat.extract_columns import (
+    CHAT_ID,
+    CREATED_TIME,
+    DELETED,
+    EVENT_CREATED,
+    EVENT_GROUP_ASSIGNED,
+    EVENT_RESOLVED,
+    GROUP_ID,
+    GROUP_NAME,
+    REOPENED,
+    SPAM,
+    STATUS,
+    TIME,
+    HeaderReading,
+    HeaderRefused,
+    event_key,
+    read_header,
+    require,
+)
 from webapp.timeutil import parse_timestamp
 
-# Our field → accepted header names, in order of preference. The single place to correct
-# when a real export shows other names.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "conversation_id": ("conversation_id", "conversation id", "interaction_id"),
-    "created_time": ("created_time", "created_at", "conversation_created_time"),
-    "resolved_time": ("resolved_time", "resolved_at"),
-    "event_time": (
-        "event_time",
-        "time",
-        "assigned_time",
-        "assigned_at",
-        "action_time",
-        "updated_time",
-    ),
-    "group_id": ("group_id", "assigned_group_id"),
-    "group_name": ("group_name", "group"),
-    "status": ("status", "conversation_status"),
-    "spam": ("is_spam", "spam"),
-    "deleted": ("is_deleted", "deleted"),
-    "reopened": ("reopened", "is_reopened"),
-}
-
-EVENT_CREATED = "conversation-created"
-EVENT_RESOLVED = "conversation-resolved"
-EVENT_GROUP_ASSIGNED = "conversation-group-assigned"
+__all__ = [
+    "ExtractCheck",
+    "HeaderRefused",
+    "MalformedReport",
+    "MemberCheck",
+    "ParseResult",
+    "check_extract",
+    "iter_csv",
+    "iter_extract",
+    "parse_extract",
+]
 
 _TRUTHY = frozenset({"true", "1", "yes", "y"})
-_TIME_FIELDS = ("created_time", "resolved_time", "event_time")
+FIRST_PROBLEMS_KEPT = 20
 
 
 class MalformedReport(ValueError):
@@ -86,7 +93,18 @@ class ParseResult:
 
 
 class _RowProblem(Exception):
-    """A reason to skip one row; never escapes this module."""
+    """A reason to skip one row; never escapes this module.
+
+    ``kind`` names the reason without any cell value (for diagnostics that leave the
+    server); ``str()`` adds the value (for the admin's own run details).
+    """
+
+    def __init__(self, kind: str, detail: str | None = None) -> None:
+        super().__init__(detail or kind)
+        self.kind = kind
+
+
+# --------------------------------------------------------------------------- the file
 
 
 def _refuse_unless_csv(head: bytes) -> None:
@@ -98,199 +116,42 @@ def _refuse_unless_csv(head: bytes) -> None:
         raise MalformedReport("The report file is neither a zip archive nor CSV text.")
 
 
-def _csv_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
-    members = [
+def _csv_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    regular = [
         info
         for info in archive.infolist()
-        if not info.is_dir()
-        and info.filename.lower().endswith(".csv")
-        and not info.filename.startswith("__MACOSX/")
+        if not info.is_dir() and not info.filename.startswith("__MACOSX/")
     ]
-    if not members:
-        raise MalformedReport("The report archive holds no CSV file.")
-    if len(members) > 1:
-        names = ", ".join(info.filename for info in members)
-        raise MalformedReport(
-            f"The report archive holds several CSV files ({names}); expected one."
-        )
-    return members[0]
+    members = [info for info in regular if info.filename.lower().endswith(".csv")]
+    if regular and not members:
+        names = ", ".join(info.filename for info in regular[:5])
+        raise MalformedReport(f"The report archive holds no CSV file (found: {names}).")
+    return members
 
 
-def unzip_extract(blob: bytes) -> bytes:
-    """The CSV inside an Extract file (a zip holding one CSV), or the blob if already CSV."""
-    if not zipfile.is_zipfile(io.BytesIO(blob)):
-        _refuse_unless_csv(blob[:4096])
-        return blob
-    try:
-        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-            return archive.read(_csv_member(archive))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
-        raise MalformedReport(f"The report archive is damaged ({exc}).") from None
-
-
-@contextmanager
-def open_extract(file: BinaryIO) -> Iterator[BinaryIO]:
-    """The CSV of an Extract file held in a seekable file, as a stream read from the disk.
-
-    ``unzip_extract`` for files too big for memory: a month of a busy account is hundreds
-    of megabytes of CSV. Same checks and messages; a damaged archive may also surface
-    later, while reading (``iter_extract`` and ``check_extract`` report it then).
-    """
+def _members(file: BinaryIO) -> Iterator[tuple[str, BinaryIO]]:
+    """(name, CSV stream) of every CSV in a seekable Extract file, one open at a time."""
     file.seek(0)
     if not zipfile.is_zipfile(file):
         file.seek(0)
         _refuse_unless_csv(file.read(4096))
         file.seek(0)
-        yield file
+        yield "", file
         return
     file.seek(0)
     try:
         archive = zipfile.ZipFile(file)
-        member = archive.open(_csv_member(archive))
+        members = _csv_members(archive)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         raise MalformedReport(f"The report archive is damaged ({exc}).") from None
-    with archive, member:
-        yield member
-
-
-def _normalise_header(name: str) -> str:
-    return " ".join(name.replace("\ufeff", "").split()).lower()
-
-
-def _column_indexes(header: list[str]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        positions.setdefault(_normalise_header(name), index)
-    found: dict[str, int] = {}
-    for our_field, accepted in COLUMNS.items():
-        for name in accepted:
-            if name in positions:
-                found[our_field] = positions[name]
-                break
-    return found
-
-
-class _Row:
-    """Typed access to one CSV row through the resolved column positions."""
-
-    __slots__ = ("cells", "columns")
-
-    def __init__(self, cells: list[str], columns: dict[str, int]) -> None:
-        self.cells = cells
-        self.columns = columns
-
-    def has(self, name: str) -> bool:
-        return name in self.columns
-
-    def text(self, name: str) -> str | None:
-        index = self.columns.get(name)
-        if index is None or index >= len(self.cells):
-            return None
-        value = self.cells[index].strip()
-        return value or None
-
-    def flag(self, name: str) -> bool:
-        value = self.text(name)
-        return value is not None and value.lower() in _TRUTHY
-
-    def time(self, name: str) -> datetime | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
-            # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
-            # as naive UTC directly, the very value parse_timestamp's offset round trip gives.
-            # An aware result means the shape only looked right (``...12.34ZZ``,
-            # ``T09-03:12.345Z`` read as an offset): leave it to the general parser.
-            with suppress(ValueError):
-                parsed = datetime.fromisoformat(value[:23])
-                if parsed.tzinfo is None:
-                    return parsed
-        if value[-4:].upper() == " UTC":
-            value = value[:-4].rstrip()
-        try:
-            return parse_timestamp(value)
-        except (ValueError, OverflowError, OSError):
-            raise _RowProblem(f"{name} {value!r} is not a timestamp") from None
-
-    def group(self) -> tuple[str | None, str | None]:
-        """(group_id, group_name) when the file has a group column, else the sentinel."""
-        if not self.has("group_id"):
-            return NO_GROUP_INFO, None
-        group_id = self.text("group_id")
-        return group_id, self.text("group_name") if group_id is not None else None
-
-
-def _row_to_change(row: _Row, event: str) -> ChatChange:
-    conversation_id = row.text("conversation_id")
-    if conversation_id is None:
-        raise _RowProblem("no conversation id")
-    created = row.time("created_time")
-    flags = {
-        "spam": row.flag("spam"),
-        "deleted": row.flag("deleted"),
-        "reopened": row.flag("reopened"),
-    }
-    status = row.text("status")
-    status_word = (status or "").lower()
-    if event == EVENT_CREATED:
-        if created is None:
-            raise _RowProblem("no created_time")
-        group_id, group_name = row.group()
-        return ChatChange(
-            conversation_id,
-            created,
-            created_time=created,
-            group_id=group_id,
-            group_name=group_name,
-            spam=flags["spam"] or status_word == "spam",
-            deleted=flags["deleted"] or status_word == "deleted",
-            reopened=flags["reopened"],
-        )
-    if event == EVENT_RESOLVED:
-        at = row.time("resolved_time") or row.time("event_time")
-        if at is None:
-            raise _RowProblem("no resolved_time")
-        resolved: datetime | None = at
-        status_out = "resolved"
-        spam = flags["spam"] or status_word == "spam"
-        deleted = flags["deleted"] or status_word == "deleted"
-        if spam:
-            resolved, status_out = None, "spam"
-        if deleted:
-            resolved, status_out = None, "deleted"
-        group_id, group_name = row.group()
-        return ChatChange(
-            conversation_id,
-            at,
-            created_time=created,
-            resolved_time=resolved,
-            status=status_out,
-            group_id=group_id,
-            group_name=group_name,
-            spam=spam,
-            deleted=deleted,
-            reopened=flags["reopened"],
-        )
-    if event == EVENT_GROUP_ASSIGNED:
-        at = row.time("event_time") or created
-        if at is None:
-            raise _RowProblem("no event_time")
-        group_id, group_name = row.group()
-        return ChatChange(
-            conversation_id,
-            at,
-            created_time=created,
-            group_id=group_id,
-            group_name=group_name,
-            spam=flags["spam"] or status_word == "spam",
-            deleted=flags["deleted"] or status_word == "deleted",
-            reopened=flags["reopened"],
-        )
-    at = row.time("event_time") or row.time("resolved_time") or created
-    if at is None:
-        raise _RowProblem("no event_time, resolved_time or created_time")
-    return ChatChange(conversation_id, at, created_time=created, status=status)
+    with archive:
+        for info in members:
+            try:
+                member = archive.open(info)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+                raise MalformedReport(f"The report archive is damaged ({exc}).") from None
+            with member:
+                yield info.filename, member
 
 
 def _csv_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
@@ -318,57 +179,247 @@ def _csv_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
             text.detach()
 
 
-def _header_columns(rows: Iterator[tuple[int, list[str]]]) -> dict[str, int]:
-    """Column positions from the first non-blank row; refuses a file we cannot key."""
+# --------------------------------------------------------------------------- rows
+
+
+class _Row:
+    """Typed access to one CSV row through the header's understood positions."""
+
+    __slots__ = ("cells", "reading")
+
+    def __init__(self, cells: list[str], reading: HeaderReading) -> None:
+        self.cells = cells
+        self.reading = reading
+
+    def name(self, meaning: str) -> str:
+        """The (preferred) column's name as received, for messages."""
+        index = self.reading.positions[meaning][0]
+        return self.reading.header[index].replace("\ufeff", "").strip()
+
+    def text(self, meaning: str) -> str | None:
+        """The first non-blank cell among the columns taken for ``meaning``."""
+        cells = self.cells
+        for index in self.reading.positions.get(meaning, ()):
+            if index < len(cells):
+                value = cells[index].strip()
+                if value:
+                    return value
+        return None
+
+    def flag(self, meaning: str) -> bool:
+        value = self.text(meaning)
+        return value is not None and value.lower() in _TRUTHY
+
+    def time(self, meaning: str) -> datetime | None:
+        value = self.text(meaning)
+        if value is None:
+            return None
+        if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
+            # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
+            # as naive UTC directly, the very value parse_timestamp's offset round trip gives.
+            # An aware result means the shape only looked right (``...12.34ZZ``,
+            # ``T09-03:12.345Z`` read as an offset): leave it to the general parser.
+            with suppress(ValueError):
+                parsed = datetime.fromisoformat(value[:23])
+                if parsed.tzinfo is None:
+                    return parsed
+        if value[-4:].upper() == " UTC":
+            value = value[:-4].rstrip()
+        try:
+            return parse_timestamp(value)
+        except (ValueError, OverflowError, OSError):
+            raise _RowProblem(
+                f"{meaning} is not a timestamp",
+                f"{self.name(meaning)} {value!r} is not a timestamp",
+            ) from None
+
+    def needed_time(self, meaning: str) -> datetime:
+        at = self.time(meaning)
+        if at is None:
+            raise _RowProblem(f"no {meaning}", f"no {self.name(meaning)}")
+        return at
+
+    def group(self) -> tuple[str | None, str | None]:
+        """(group_id, group_name) when the file has a group column, else the sentinel."""
+        if GROUP_ID not in self.reading.positions:
+            return NO_GROUP_INFO, None
+        group_id = self.text(GROUP_ID)
+        return group_id, self.text(GROUP_NAME) if group_id is not None else None
+
+
+def _row_to_change(row: _Row, event: str) -> ChatChange:
+    conversation_id = row.text(CHAT_ID)
+    if conversation_id is None:
+        raise _RowProblem("no chat id", "no conversation id")
+    status_word = (row.text(STATUS) or "").lower()
+    spam = row.flag(SPAM) or status_word == "spam"
+    deleted = row.flag(DELETED) or status_word == "deleted"
+    reopened = row.flag(REOPENED)
+    if event == EVENT_CREATED:
+        created = row.needed_time(CREATED_TIME)
+        group_id, group_name = row.group()
+        return ChatChange(
+            conversation_id,
+            created,
+            created_time=created,
+            group_id=group_id,
+            group_name=group_name,
+            spam=spam,
+            deleted=deleted,
+            reopened=reopened,
+        )
+    at = row.needed_time(TIME)
+    created = row.time(CREATED_TIME)
+    if event == EVENT_RESOLVED:
+        resolved: datetime | None = at
+        status_out = "resolved"
+        if spam:
+            resolved, status_out = None, "spam"
+        if deleted:
+            resolved, status_out = None, "deleted"
+        group_id, group_name = row.group()
+        return ChatChange(
+            conversation_id,
+            at,
+            created_time=created,
+            resolved_time=resolved,
+            status=status_out,
+            group_id=group_id,
+            group_name=group_name,
+            spam=spam,
+            deleted=deleted,
+            reopened=reopened,
+        )
+    if event == EVENT_GROUP_ASSIGNED:
+        group_id, group_name = row.group()
+        return ChatChange(
+            conversation_id,
+            at,
+            created_time=created,
+            group_id=group_id,
+            group_name=group_name,
+            spam=spam,
+            deleted=deleted,
+            reopened=reopened,
+        )
+    return ChatChange(conversation_id, at, created_time=created, status=row.text(STATUS))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _header(rows: Iterator[tuple[int, list[str]]], event: str) -> HeaderReading | None:
+    """The first non-blank row understood for ``event``; None for an empty CSV.
+
+    Refuses (``HeaderRefused``) a header lacking a needed meaning, before any row is read.
+    """
     first = next(rows, None)
     if first is None:
-        raise MalformedReport("The report file is empty: it has no header line.")
-    header = first[1]
-    columns = _column_indexes(header)
-    if "conversation_id" not in columns:
-        shown = ", ".join(h.strip() for h in header[:12] if h.strip())
-        raise MalformedReport(
-            "The report file has no conversation id column "
-            f"(expected one of {', '.join(COLUMNS['conversation_id'])}; found: {shown})."
-        )
-    return columns
+        return None
+    return require(read_header(event, first[1]))
 
 
-def iter_extract(stream: BinaryIO, event: str, problems: list[str]) -> Iterator[ChatChange]:
-    """Changes of one Extract CSV stream, lazily; bad rows go to ``problems`` as they pass.
+def iter_csv(
+    stream: BinaryIO, event: str, problems: list[str], member: str = ""
+) -> Iterator[ChatChange]:
+    """Changes of one CSV stream, lazily; bad rows go to ``problems`` as they pass.
 
     Memory stays flat whatever the file's size. ``MalformedReport`` can come after some
     changes were yielded, so a caller that must apply all or nothing of a file runs
     ``check_extract`` over it first.
     """
-    event_key = event.strip().lower()
+    key = event_key(event)
+    where = f"{member}, " if member else ""
     with closing(_csv_rows(stream)) as rows:
-        columns = _header_columns(rows)
+        reading = _header(rows, event)
+        if reading is None:
+            return
         for first_line, cells in rows:
             try:
-                change = _row_to_change(_Row(cells, columns), event_key)
+                change = _row_to_change(_Row(cells, reading), key)
             except _RowProblem as problem:
-                problems.append(f"line {first_line}: {problem}")
+                problems.append(f"{where}line {first_line}: {problem}")
                 continue
             yield change
 
 
-def check_extract(stream: BinaryIO) -> None:
-    """Read a whole Extract CSV, keeping nothing: raises exactly when ``iter_extract`` would.
+def iter_extract(file: BinaryIO, event: str, problems: list[str]) -> Iterator[ChatChange]:
+    """Changes of every CSV of a seekable Extract file (zip or plain CSV), in order."""
+    with closing(_members(file)) as members:
+        for name, stream in members:
+            yield from iter_csv(stream, event, problems, name)
 
-    Costs a decompression and a CSV scan, a small price for never applying half a file.
+
+@dataclass(slots=True)
+class MemberCheck:
+    """One CSV of a file, read whole: its header as understood and its rows' fate."""
+
+    name: str
+    reading: HeaderReading | None
+    rows: int = 0
+    failed: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    group_ids: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class ExtractCheck:
+    """A whole Extract file read without keeping anything: what the sync decides on."""
+
+    event: str
+    members: list[MemberCheck] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(m.rows for m in self.members)
+
+    @property
+    def failed(self) -> int:
+        return sum(m.failed for m in self.members)
+
+    @property
+    def readings(self) -> list[HeaderReading]:
+        return [m.reading for m in self.members if m.reading is not None]
+
+    @property
+    def has_group(self) -> bool:
+        return any(r.has_group for r in self.readings)
+
+
+def check_extract(file: BinaryIO, event: str, *, collect_groups: bool = False) -> ExtractCheck:
+    """Read a whole Extract file, keeping only counts: raises exactly when reading would.
+
+    Headers are refused here before anything is applied, and the share of failing rows
+    is known before the sync decides to apply the file at all.
     """
-    with closing(_csv_rows(stream)) as rows:
-        _header_columns(rows)
-        for _row in rows:
-            pass
+    key = event_key(event)
+    result = ExtractCheck(event.strip())
+    with closing(_members(file)) as members:
+        for name, stream in members:
+            with closing(_csv_rows(stream)) as rows:
+                reading = _header(rows, event)
+                check = MemberCheck(name, reading)
+                result.members.append(check)
+                if reading is None:
+                    continue
+                for _line, cells in rows:
+                    check.rows += 1
+                    try:
+                        change = _row_to_change(_Row(cells, reading), key)
+                    except _RowProblem as problem:
+                        check.failed += 1
+                        check.reasons[problem.kind] += 1
+                        continue
+                    if collect_groups and change.says_group and change.group_id:
+                        check.group_ids.add(change.group_id)
+    return result
 
 
 def parse_extract(data: bytes, event: str) -> ParseResult:
-    """Read one Extract CSV of the given event kind into changes and row problems.
+    """Read one Extract file (zip or CSV bytes) of the given event into changes and problems.
 
-    Raises ``MalformedReport`` when nothing in the file can be trusted; a bad row only
-    adds a ``"line N: reason"`` problem, so one odd row never costs a whole window.
+    Raises ``MalformedReport`` or ``HeaderRefused`` when nothing in it can be trusted; a
+    bad row only adds a ``"line N: reason"`` problem, so one odd row never costs a window.
     """
     result = ParseResult()
     result.changes.extend(iter_extract(io.BytesIO(data), event, result.problems))
