@@ -35,6 +35,10 @@ class ChatChange:
     # When the group observation holds, if earlier than ``at``: a pushed resolution is
     # stamped after Freshchat's ``resolved_time``, but its group is the one at that time.
     group_time: datetime | None = None
+    # True when ``at`` says nothing of when the chat arrived: a pull row of another event
+    # than Conversation-Created (the Created export is where arrivals come from, so a chat
+    # seen only through its resolution was created before the imported history).
+    arrival_unknown: bool = False
 
     @property
     def group_observed_at(self) -> datetime:

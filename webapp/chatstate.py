@@ -95,7 +95,10 @@ def merge(state: ChatState, change: ChatChange) -> ChatState:
     return replace(
         state,
         created_time=_min(state.created_time, change.created_time),
-        first_seen_time=_min(state.first_seen_time, _min(change.created_time, change.at)),
+        first_seen_time=_min(
+            state.first_seen_time,
+            _min(change.created_time, None if change.arrival_unknown else change.at),
+        ),
         first_resolved_time=_min(state.first_resolved_time, change.resolved_time),
         last_resolved_time=_max(state.last_resolved_time, change.resolved_time),
         status=status,

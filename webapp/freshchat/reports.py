@@ -289,6 +289,7 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
             spam=spam,
             deleted=deleted,
             reopened=reopened,
+            arrival_unknown=True,
         )
     if event == EVENT_GROUP_ASSIGNED:
         group_id, group_name = row.group()
@@ -301,8 +302,11 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
             spam=spam,
             deleted=deleted,
             reopened=reopened,
+            arrival_unknown=True,
         )
-    return ChatChange(conversation_id, at, created_time=created, status=row.text(STATUS))
+    return ChatChange(
+        conversation_id, at, created_time=created, status=row.text(STATUS), arrival_unknown=True
+    )
 
 
 # --------------------------------------------------------------------------- reading

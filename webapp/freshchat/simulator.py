@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from webapp.freshchat.sim_dialects import CLASSIC, DIALECTS, Sink, job_links, real_file
 from webapp.timeutil import floor_interval, to_naive_utc, utcnow
 
 __all__ = [
@@ -862,9 +863,19 @@ class SimAccount:
 # --------------------------------------------------------------------------------------
 
 FAULT_KINDS = frozenset(
-    {"429", "500", "503", "slow", "malformed_json", "html", "malformed_csv", "malformed_zip"}
+    {
+        "429",
+        "500",
+        "503",
+        "slow",
+        "malformed_json",
+        "html",
+        "malformed_csv",
+        "malformed_zip",
+        "expired_link",
+    }
 )
-_DOWNLOAD_ONLY = frozenset({"malformed_csv", "malformed_zip"})
+_DOWNLOAD_ONLY = frozenset({"malformed_csv", "malformed_zip", "expired_link"})
 
 
 @dataclass(slots=True)
@@ -976,33 +987,11 @@ class _Job:
     polls: int = 0
 
 
-class _Sink:
-    """Write-only byte sink: zipfile then streams (data descriptors, no seeking)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to flush; zipfile calls it."""
-
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts.clear()
-        self.size = 0
-        return data
-
-
 def _zip_stream(
     chunks: Iterable[list[tuple[str, ...]]], member: str, columns: tuple[str, ...]
 ) -> Iterator[bytes]:
     """Stream a zip holding one CSV, so a file of any size never sits in memory whole."""
-    sink = _Sink()
+    sink = Sink()
     drop_first = columns[0] != CSV_COLUMNS[0]
     with (
         zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
@@ -1052,6 +1041,8 @@ class FreshchatSimulator:
     Extract jobs turn ``PENDING`` -> ``COMPLETED`` after ``pending_polls`` polls, and their
     window is split in files of at most ``days_per_file`` days. Downloads are generated on
     demand from the account's ground truth and need no key (like presigned links).
+    ``dialect`` chooses how files and job answers are written (``sim_dialects``); in the
+    ``real`` one a CSV member holds at most ``rows_per_member`` rows.
     """
 
     def __init__(
@@ -1061,9 +1052,15 @@ class FreshchatSimulator:
         pending_polls: int = 1,
         days_per_file: int = 7,
         max_jobs: int = 10_000,
+        dialect: str = CLASSIC,
+        rows_per_member: int = 50_000,
     ) -> None:
         if days_per_file < 1:
             raise ValueError("days_per_file must be at least 1")
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+        self.dialect = dialect
+        self.rows_per_member = max(1, rows_per_member)
         self.accounts: dict[str, SimAccount] = {}
         for account in accounts:
             self.add_account(account)
@@ -1305,18 +1302,13 @@ class FreshchatSimulator:
                 domain=domain,
             )
         host = request.host_url.rstrip("/")
-        links = []
+        hrefs = []
         for token in job.tokens:
             spec = self._files[token]
-            links.append(
-                {
-                    "link": {"href": f"{host}/sim/{domain}/download/{token}"},
-                    "from": _iso_ms(spec.start_ms),
-                    "to": _iso_ms(spec.end_ms),
-                    "status": "COMPLETED",
-                }
-            )
-        body = {"id": job.id, "status": "COMPLETED", "interval": interval, "links": links}
+            href = f"{host}/sim/{domain}/download/{token}"
+            hrefs.append((href, _iso_ms(spec.start_ms), _iso_ms(spec.end_ms)))
+        body = {"id": job.id, "status": "COMPLETED", "interval": interval}
+        body.update(job_links(self.dialect, hrefs, ready=polls > self.pending_polls + 1))
         return self._json(body, domain=domain)
 
     def _download(self, domain: str, token: str, fault: Fault | None) -> Response:
@@ -1328,13 +1320,17 @@ class FreshchatSimulator:
         member = f"{spec.event}-{stamp}.csv"
         if fault is not None and fault.kind == "malformed_zip":
             return Response(b"PK\x03\x04 this is not really a zip", mimetype="application/zip")
+        if fault is not None and fault.kind == "expired_link":
+            # What an object store answers for a pre-signed link past its expiry.
+            body = "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+            return Response(body, status=403, mimetype="application/xml")
         columns = CSV_COLUMNS[1:] if fault is not None and fault.kind == "malformed_csv" else None
         chunks = account.csv_rows(spec.event, _from_ms(spec.start_ms), _from_ms(spec.end_ms))
-        response = Response(
-            _zip_stream(chunks, member, columns or CSV_COLUMNS),
-            mimetype="application/zip",
-            direct_passthrough=True,
-        )
+        if self.dialect == CLASSIC or columns:
+            stream = _zip_stream(chunks, member, columns or CSV_COLUMNS)
+        else:
+            stream = real_file(spec.event, chunks, member, token, self.rows_per_member)
+        response = Response(stream, mimetype="application/zip", direct_passthrough=True)
         response.headers["Content-Disposition"] = f'attachment; filename="{member[:-4]}.zip"'
         return response
 
