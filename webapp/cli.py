@@ -297,6 +297,50 @@ def sync_command(name: str | None, since: str | None) -> None:
             _fail(" | ".join(failures))
 
 
+@click.command("diagnose")
+@with_appcontext
+@click.argument("name")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Also write the JSON here."
+)
+def diagnose_command(name: str, out: str | None) -> None:
+    """Check data access: one short Extract job per event over the last 24 hours, read in
+    memory, nothing stored; prints what each event's export holds and how it is read."""
+    from webapp import diagnose
+    from webapp.sync import client_factory_for
+    from webapp.timeutil import utcnow
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with db.connection_context():
+        integration = _find(name)
+    client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
+    diagnosis = diagnose.Diagnosis(
+        integration.name, integration.domain, utcnow() - diagnose.WINDOW, utcnow()
+    )
+    shown = [0]
+
+    def step(current: diagnose.Diagnosis) -> None:
+        if current.done > shown[0]:
+            shown[0] = current.done
+            click.echo(f"  [{current.done}/{current.total}] {current.progress}")
+
+    click.echo(f"Checking data access of {integration.name} ({integration.domain})…")
+    diagnose.run_diagnosis(
+        client,
+        diagnosis,
+        poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
+        on_progress=step,
+    )
+    for line in diagnose.text_report(diagnosis):
+        click.echo(line)
+    if out:
+        with open(out, "w", encoding="utf-8") as file:
+            json.dump(diagnosis.as_json(), file, indent=1, ensure_ascii=False)
+        click.echo(f"Diagnostic written to {out} (conversation ids hashed, no names or messages).")
+    if any(report.outcome != "ok" for report in diagnosis.events) or diagnosis.groups_error:
+        sys.exit(1)
+
+
 def _parse_cli_time(value: str, option: str) -> datetime:
     try:
         parsed = parse_timestamp(value)
@@ -380,5 +424,12 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(integrations_cli)
-    for command in (create_admin_command, sync_command, stats_command, serve_command, demo_command):
+    for command in (
+        create_admin_command,
+        sync_command,
+        stats_command,
+        serve_command,
+        demo_command,
+        diagnose_command,
+    ):
         app.cli.add_command(command)

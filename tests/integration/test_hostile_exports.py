@@ -17,13 +17,7 @@ from typing import Any
 
 import requests
 
-from tests.integration.test_sync_pipeline import (  # noqa: F401  (server is a fixture)
-    NOW,
-    OVERLAP,
-    make_world,
-    server,
-    snapshot,
-)
+from tests.integration.test_sync_pipeline import NOW, OVERLAP, make_world, snapshot
 from webapp.models import Chat, Integration, IntervalStat, SyncRun
 from webapp.sync import run_sync
 
@@ -32,6 +26,7 @@ def stored() -> tuple[list, list]:
     """``snapshot()`` without row ids: a chat stored again gets a new one."""
     cells, chats = snapshot()
     return cells, [{k: v for k, v in chat.items() if k != "id"} for chat in chats]
+
 
 Rewrite = Callable[[str, list[list[str]]], list[list[str]]]
 
@@ -83,7 +78,9 @@ def without_columns(*names: str, events: tuple[str, ...] | None = None) -> Rewri
     def rewrite(event: str, rows: list[list[str]]) -> list[list[str]]:
         if events is not None and event not in events:
             return rows
-        keep = [i for i, name in enumerate(rows[0]) if name.lower().replace(" ", "_") not in lowered]
+        keep = [
+            i for i, name in enumerate(rows[0]) if name.lower().replace(" ", "_") not in lowered
+        ]
         return [[row[i] for i in keep if i < len(row)] for row in rows]
 
     return rewrite
@@ -243,9 +240,7 @@ def test_reimporting_a_range_repairs_lost_chats_exactly_and_a_replay_changes_not
     assert stored() == good
     world.assert_matches_oracle(start, NOW)
 
-    again = run_sync(
-        world.integration_id, world.factory, now=NOW, poll_interval=0, since=since
-    )
+    again = run_sync(world.integration_id, world.factory, now=NOW, poll_interval=0, since=since)
     assert again.ok and again.run.contacts_changed == 0
     assert stored() == good
     assert world.integration.watermark == NOW
@@ -257,9 +252,7 @@ def test_reimporting_before_the_imported_history_counts_it_like_a_longer_first_i
     world = make_world(server, backfill_days=3)
     assert world.sync().ok
     since = NOW - timedelta(days=8)
-    outcome = run_sync(
-        world.integration_id, world.factory, now=NOW, poll_interval=0, since=since
-    )
+    outcome = run_sync(world.integration_id, world.factory, now=NOW, poll_interval=0, since=since)
     assert outcome.ok, outcome.message
     assert Integration.get_by_id(world.integration_id).counted_from == since
     world.assert_matches_oracle(since, NOW)

@@ -226,9 +226,7 @@ def test_the_mapping_table_names_every_meaning_once_per_event():
 
 
 def test_a_lone_created_at_on_resolved_rows_is_the_resolution_time():
-    data = csv_bytes(
-        "conversation_id,created_at,group_id\nc1,2026-11-02 10:00:00.1,g1\n"
-    )
+    data = csv_bytes("conversation_id,created_at,group_id\nc1,2026-11-02 10:00:00.1,g1\n")
     [change] = parse_extract(data, RESOLVED).changes
     assert change.resolved_time == change.at == datetime(2026, 11, 2, 10, 0, 0, 100000)
     assert change.created_time is None

@@ -305,6 +305,32 @@ def test_sync_without_a_name_syncs_every_active_integration(app, cli):
     assert "ok: Read" in result.stdout
 
 
+def test_sync_since_reimports_a_range_of_one_integration(app, cli):
+    integration_id = add(app, "Support")
+    assert cli("sync", "Support").exit_code == 0
+    since = (utcnow() - timedelta(days=1)).date()
+    result = cli("sync", "Support", "--since", since.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "ok: Read " in result.stdout
+    with db.connection_context():
+        run = SyncRun.select().order_by(SyncRun.id.desc()).first()
+        assert (run.integration_id, run.trigger, run.outcome) == (integration_id, "reimport", "ok")
+        assert run.window_from == datetime(since.year, since.month, since.day)
+        assert "→ chat id" in run.details
+        # Re-reading what is already stored counts nothing twice.
+        assert Integration.get_by_id(integration_id).watermark == run.window_to
+
+
+def test_sync_since_refusals(app, cli):
+    add(app, "Support")
+    failed_with(cli("sync", "--since", "2026-11-02"), "give its NAME")
+    failed_with(cli("sync", "Support", "--since", "last week"), "a date such as 2026-11-02")
+    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    failed_with(cli("sync", "Support", "--since", tomorrow), "must be in the past")
+    with db.connection_context():
+        assert SyncRun.select().count() == 0
+
+
 def test_sync_with_nothing_to_do(cli):
     result = cli("sync")
     assert result.exit_code == 0 and result.stdout == "No active integration to sync.\n"

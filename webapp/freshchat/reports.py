@@ -74,6 +74,7 @@ __all__ = [
     "iter_csv",
     "iter_extract",
     "parse_extract",
+    "read_headers",
 ]
 
 _TRUTHY = frozenset({"true", "1", "yes", "y"})
@@ -417,6 +418,18 @@ def check_extract(file: BinaryIO, event: str, *, collect_groups: bool = False) -
                     if collect_groups and change.says_group and change.group_id:
                         check.group_ids.add(change.group_id)
     return result
+
+
+def read_headers(file: BinaryIO, event: str) -> list[tuple[str, HeaderReading | None]]:
+    """(member, header as understood) of every CSV of a file, refusing nothing: what a
+    diagnosis shows even when the sync would refuse the file."""
+    found: list[tuple[str, HeaderReading | None]] = []
+    with closing(_members(file)) as members:
+        for name, stream in members:
+            with closing(_csv_rows(stream)) as rows:
+                first = next(rows, None)
+                found.append((name, None if first is None else read_header(event, first[1])))
+    return found
 
 
 def parse_extract(data: bytes, event: str) -> ParseResult:

@@ -77,7 +77,7 @@ def real_rows(event: str, rows: list[tuple[str, ...]]) -> list[list[str]]:
     out = []
     for row in rows:
         cells = []
-        for name, index in spec:
+        for _name, index in spec:
             if index == -1:  # interaction_id: <internal id>-<epoch ms>, made up but stable
                 cells.append(f"{zlib.crc32(row[_ID].encode())}-{len(out)}")
             elif index in (_CREATED, _EVENT):
@@ -176,9 +176,7 @@ def _chain(
     yield from rest
 
 
-def job_links(
-    dialect: str, hrefs: list[tuple[str, str, str]], ready: bool
-) -> dict[str, object]:
+def job_links(dialect: str, hrefs: list[tuple[str, str, str]], ready: bool) -> dict[str, object]:
     """The file part of a completed job's answer; ``hrefs`` are (href, from, to).
 
     Real dialect: files are ``IN_PROGRESS`` until ``ready``, then ``SUCCESS``; a job of one
@@ -196,7 +194,5 @@ def job_links(
         href, start, end = hrefs[0]
         return {"link": {"href": href, "from": start, "to": end}}
     return {
-        "links": [
-            {"link": {"href": h}, "from": f, "to": t, "status": status} for h, f, t in hrefs
-        ]
+        "links": [{"link": {"href": h}, "from": f, "to": t, "status": status} for h, f, t in hrefs]
     }
