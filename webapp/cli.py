@@ -406,7 +406,14 @@ def serve_command(host: str, port: int, threads: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--chats-per-day", default=300, show_default=True, type=int)
-def demo_command(host: str, port: int, seed: int, chats_per_day: int) -> None:
+@click.option(
+    "--dialect",
+    type=click.Choice(["classic", "real"]),
+    default="classic",
+    show_default=True,
+    help="How the simulated Freshchat writes its exports (see README).",
+)
+def demo_command(host: str, port: int, seed: int, chats_per_day: int, dialect: str) -> None:
     """Start a demo: simulated Freshchat, a demo admin and a synced integration."""
     from webapp.demo import run_demo
 
@@ -416,6 +423,7 @@ def demo_command(host: str, port: int, seed: int, chats_per_day: int) -> None:
         port=port,
         seed=seed,  # type: ignore[attr-defined]
         chats_per_day=chats_per_day,
+        dialect=dialect,
     )
 
 

@@ -24,6 +24,7 @@ from flask import Flask
 from webapp import create_app
 from webapp import integrations as service
 from webapp.extensions import db
+from webapp.freshchat.sim_dialects import CLASSIC
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, SimServer, serve_in_thread
 from webapp.models import Admin
 from webapp.security import hash_password
@@ -57,6 +58,7 @@ def prepare_demo(
     seed: int = 1,
     chats_per_day: int = 300,
     account_factory: Callable[..., SimAccount] = SimAccount,
+    dialect: str = CLASSIC,
 ) -> DemoSetup:
     """Start the simulator, build the demo app and database, and sync once.
 
@@ -71,7 +73,7 @@ def prepare_demo(
     # "Live" mode: the account's clock is the real one, so chats keep arriving.
     account = account_factory(DEMO_DOMAIN, seed=seed, chats_per_day=chats_per_day)
     trial = account_factory(TRIAL_DOMAIN, seed=seed + 1, chats_per_day=max(1, chats_per_day // 2))
-    sim = serve_in_thread(FreshchatSimulator([account, trial]))
+    sim = serve_in_thread(FreshchatSimulator([account, trial], dialect=dialect))
     app = create_app(
         {
             "INSTANCE_PATH": instance,
@@ -108,12 +110,15 @@ def run_demo(
     seed: int = 1,
     chats_per_day: int = 300,
     out: Any = None,
+    dialect: str = CLASSIC,
 ) -> None:
     """Prepare the demo, print how to get in, then serve until interrupted."""
     from webapp.serving import serve
 
     out = out or sys.stdout
-    setup = prepare_demo(base_app.instance_path, seed=seed, chats_per_day=chats_per_day)
+    setup = prepare_demo(
+        base_app.instance_path, seed=seed, chats_per_day=chats_per_day, dialect=dialect
+    )
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     lines = [
         "",
@@ -124,7 +129,8 @@ def run_demo(
         f"  First sync: {setup.sync_message}",
         f"  To try the Add integration form: domain {TRIAL_DOMAIN}, API key "
         f"{setup.account.admin_key} ({setup.account.agent_key} shows the not-an-admin error)",
-        f"  Simulator: {setup.sim.base_url} (faults: POST /sim/_control/faults, see README)",
+        f"  Simulator: {setup.sim.base_url} ({dialect} export dialect; faults: "
+        "POST /sim/_control/faults, see README)",
     ]
     if host not in LOOPBACK_HOSTS:
         lines.append(f"  Warning: listening on {host}: other machines can reach this demo.")
