@@ -17,8 +17,9 @@ peak RSS includes the simulator's day cache).
 
 The time is split by step. "download" is mostly the simulator generating and zipping the
 file while it streams it (a real Freshchat prepares files while the job is PENDING, so
-there it is network time); "readability check" is the first read of each file, which
-lets a damaged file be refused before any of it is applied.
+there it is network time); "check" is the first read of each file, which lets a damaged
+file, a header lacking a needed column or a file of mostly bad rows be refused before any
+of the window is applied.
 
 Every run then makes the scheduled sync that follows (15 minutes later: it re-reads the
 overlap and must change nothing) and ends with a correctness check: the contacts stored
@@ -28,6 +29,7 @@ from PRODUCT.md.
     python bench/bench_sync.py                      # 10k, 100k and 1M
     python bench/bench_sync.py --sizes 10k,100k     # some of them
     python bench/bench_sync.py --sizes 100k --profile /tmp/sync.prof
+    python bench/bench_sync.py --sizes 10k --dialect real   # the real-account export shapes
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.fernet import Fernet
 
 from webapp import chats, integrations
-from webapp import sync as sync_module
+from webapp import pull_window
 from webapp.database import open_database
 from webapp.freshchat.client import FreshchatClient
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
@@ -171,9 +173,9 @@ def _request_kind(method: str, path: str) -> str:
     return f"{method} other"
 
 
-def _serve_sim_process(chats: int, seed: int, conn: Any) -> None:
+def _serve_sim_process(chats: int, seed: int, conn: Any, dialect: str = "classic") -> None:
     """Child process: serve the simulator, answer "stats", stop on "stop"."""
-    timed = TimedSimulator(FreshchatSimulator([make_account(chats, seed)]))
+    timed = TimedSimulator(FreshchatSimulator([make_account(chats, seed)], dialect=dialect))
     server = serve_in_thread(timed)  # type: ignore[arg-type]
     conn.send(server.api_url_template)
     try:
@@ -190,17 +192,19 @@ def _serve_sim_process(chats: int, seed: int, conn: Any) -> None:
 class SimHandle:
     """The simulator, served either in another process (default) or in this one."""
 
-    def __init__(self, chats: int, seed: int, same_process: bool) -> None:
+    def __init__(self, chats: int, seed: int, same_process: bool, dialect: str = "classic") -> None:
         self._process: Any = None
         if same_process:
-            self._timed = TimedSimulator(FreshchatSimulator([make_account(chats, seed)]))
+            self._timed = TimedSimulator(
+                FreshchatSimulator([make_account(chats, seed)], dialect=dialect)
+            )
             self._server = serve_in_thread(self._timed)  # type: ignore[arg-type]
             self.api_url_template = self._server.api_url_template
             return
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve_sim_process, args=(chats, seed, child), daemon=True
+            target=_serve_sim_process, args=(chats, seed, child, dialect), daemon=True
         )
         self._process.start()
         self.api_url_template = self._conn.recv()
@@ -260,16 +264,16 @@ class Phases:
         return timed
 
     def install(self) -> None:
-        """Wrap what ``webapp.sync`` calls per report file (names as sync.py uses them)."""
+        """Wrap what the sync calls per report file (names as ``pull_window`` uses them)."""
         FreshchatClient.download_to = self.wrap("download", FreshchatClient.download_to)  # type: ignore[method-assign]
-        sync_module.check_extract = self.wrap("check", sync_module.check_extract)
-        sync_module.iter_extract = self.wrap_iterator("parse", sync_module.iter_extract)
+        pull_window.check_extract = self.wrap("check", pull_window.check_extract)
+        pull_window.iter_extract = self.wrap_iterator("parse", pull_window.iter_extract)
         chats.apply_changes = self.wrap("apply", chats.apply_changes)
 
     def breakdown(self, wall: float, cpu: float) -> dict[str, tuple[float, float]]:
         steps = {
             "download (waits for the simulator)": ("download",),
-            "readability check (1st read)": ("check",),
+            "check (1st read: header, bad-row share)": ("check",),
             "CSV -> changes (2nd read)": ("parse",),
             "funnel (merge, count, SQLite)": ("apply",),
         }
@@ -302,7 +306,7 @@ def stored_contacts(integration_id: int) -> dict[tuple[str, datetime], int]:
 def run_one(chats_wanted: int, args: argparse.Namespace) -> dict[str, Any]:
     """One size, in this (fresh) interpreter; prints a report and returns the figures."""
     rss_start = peak_rss_mib()
-    sim = SimHandle(chats_wanted, args.seed, args.same_process)
+    sim = SimHandle(chats_wanted, args.seed, args.same_process, args.dialect)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             database = open_database(f"sqlite:///{Path(tmp) / 'bench.db'}")
@@ -381,6 +385,7 @@ def run_one(chats_wanted: int, args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mib": rss_peak,
         "rss_at_start_mib": rss_start,
         "same_process": args.same_process,
+        "dialect": args.dialect,
         "phases": steps,
         "next_ok": following.ok,
         "next_calls": following.run.api_calls,
@@ -483,6 +488,12 @@ def main() -> None:
         help="serve the simulator from a thread of the app's process",
     )
     parser.add_argument("--profile", help="write a cProfile of the sync (app thread) to this file")
+    parser.add_argument(
+        "--dialect",
+        choices=("classic", "real"),
+        default="classic",
+        help="the simulator's export dialect (webapp/freshchat/sim_dialects.py)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one size, here
     args = parser.parse_args()
 
@@ -494,7 +505,7 @@ def main() -> None:
     results = []
     for text in args.sizes.split(","):
         command = [sys.executable, __file__, "--one", str(parse_size(text))]
-        command += ["--seed", str(args.seed)]
+        command += ["--seed", str(args.seed), "--dialect", args.dialect]
         if args.same_process:
             command.append("--same-process")
         if args.profile:
