@@ -215,3 +215,14 @@ def test_a_403_shows_freshchats_words_and_the_wrong_host_hint(sim):
     assert 'Freshchat said: "Only an Account Administrator may use this API"' in result.message
     assert "A wrong host or region also answers 403 “Auth failure”" in result.message
     assert "api.eu.freshchat.com" in result.message
+
+
+def test_the_first_syncs_header_summary_is_shown_in_the_sync_history(app, admin):
+    integration_id = add_integration(app, "Support", DOMAIN, ADMIN_KEY)
+    admin.post(f"/integrations/{integration_id}/sync")
+    page = admin.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "Headers read" in page
+    summary = page.split('<details class="run-details">', 1)[1].split("</details>", 1)[0]
+    for event in ("Conversation-Created", "Conversation-Group-Assigned", "Conversation-Resolved"):
+        assert event in summary
+    assert "→ chat id" in summary and "→ group id" in summary
