@@ -56,8 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet
 
-from webapp import chats, integrations
-from webapp import pull_window
+from webapp import chats, integrations, pull_window
 from webapp.database import open_database
 from webapp.freshchat.client import FreshchatClient
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
