@@ -243,7 +243,7 @@ def sync_command(name: str | None, since: str | None) -> None:
     """
     from webapp import sync, sync_guard
     from webapp.reimport import SinceError, parse_since
-    from webapp.timeutil import utcnow
+    from webapp.timeutil import now_from
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     since_at = None
@@ -251,7 +251,7 @@ def sync_command(name: str | None, since: str | None) -> None:
         if not name:
             _fail("--since re-imports one integration: give its NAME.")
         try:
-            since_at = parse_since(since, utcnow())
+            since_at = parse_since(since, now_from(app.config))
         except SinceError as exc:
             _fail(str(exc))
     with db.connection_context(), sync_guard.stop_on_signals():
@@ -308,15 +308,14 @@ def diagnose_command(name: str, out: str | None) -> None:
     memory, nothing stored; prints what each event's export holds and how it is read."""
     from webapp import diagnose
     from webapp.sync import client_factory_for
-    from webapp.timeutil import utcnow
+    from webapp.timeutil import now_from
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with db.connection_context():
         integration = _find(name)
     client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
-    diagnosis = diagnose.Diagnosis(
-        integration.name, integration.domain, utcnow() - diagnose.WINDOW, utcnow()
-    )
+    now = now_from(app.config)
+    diagnosis = diagnose.Diagnosis(integration.name, integration.domain, now - diagnose.WINDOW, now)
     shown = [0]
 
     def step(current: diagnose.Diagnosis) -> None:

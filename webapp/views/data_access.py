@@ -12,7 +12,7 @@ from webapp.models import Integration
 from webapp.reimport import SinceError, parse_since
 from webapp.status import lease_held
 from webapp.sync import client_factory_for
-from webapp.timeutil import utcnow
+from webapp.timeutil import now_from
 from webapp.views.integrations import get_integration
 
 bp = Blueprint("data_access", __name__)
@@ -56,7 +56,7 @@ def check(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     diagnosis = diagnose.new_diagnosis(
-        integration.id, integration.name, integration.domain, utcnow()
+        integration.id, integration.name, integration.domain, now_from(current_app.config)
     )
     message = None
     if diagnosis is None:
@@ -99,7 +99,7 @@ def download(integration_id: int):  # type: ignore[no-untyped-def]
 def reimport(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     try:
-        since = parse_since(request.form.get("since"), utcnow())
+        since = parse_since(request.form.get("since"), now_from(current_app.config))
     except SinceError as exc:
         flash(str(exc), "error")
         return _back(integration)
