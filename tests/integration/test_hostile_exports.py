@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from datetime import timedelta
@@ -256,3 +257,33 @@ def test_reimporting_before_the_imported_history_counts_it_like_a_longer_first_i
     assert outcome.ok, outcome.message
     assert Integration.get_by_id(world.integration_id).counted_from == since
     world.assert_matches_oracle(since, NOW)
+
+
+class FailedFileSession(requests.Session):
+    """A real session whose completed job answers say one file FAILED."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        if method == "GET" and "/reports/raw/" in url:
+            body = response.json()
+            links = body.get("links") or ([body.pop("link")] if "link" in body else [])
+            if body.get("status") == "COMPLETED" and links:
+                links = [{"link": item.get("link", item), "status": "SUCCESS"} for item in links]
+                links[-1]["status"] = "FAILED"
+                body["links"] = links
+            response._content = json.dumps(body).encode()
+        return response
+
+
+def test_a_window_with_a_failed_file_is_not_read_and_the_watermark_stays(server, database):
+    world = make_world(server)
+    world.client_options["session"] = FailedFileSession()
+    failed = world.sync()
+    assert not failed.ok
+    assert "still had 1 file(s) FAILED" in failed.message
+    assert "the window was not read" in failed.message
+    assert world.integration.watermark is None and Chat.select().count() == 0
+
+    del world.client_options["session"]
+    assert world.sync().ok
+    world.assert_matches_oracle(NOW - timedelta(days=10), NOW)
