@@ -58,19 +58,25 @@ def rewrite_zip(data: bytes, rewrite: Rewrite) -> bytes:
     return out.getvalue()
 
 
-class RewritingSession(requests.Session):
-    """A real session whose report downloads arrive rewritten."""
+class AlteringSession(requests.Session):
+    """A real session whose answers to URLs containing ``part`` arrive altered."""
 
-    def __init__(self, rewrite: Rewrite) -> None:
+    def __init__(self, part: str, alter: Callable[[bytes], bytes]) -> None:
         super().__init__()
-        self.rewrite = rewrite
+        self.part = part
+        self.alter = alter
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         response = super().request(method, url, *args, **kwargs)
-        if "/download/" in url and response.status_code == 200:
-            response._content = rewrite_zip(response.content, self.rewrite)
+        if self.part in url and method == "GET" and response.status_code == 200:
+            response._content = self.alter(response.content)
             response._content_consumed = True
         return response
+
+
+def RewritingSession(rewrite: Rewrite) -> AlteringSession:
+    """Report downloads arrive with every CSV passed through ``rewrite``."""
+    return AlteringSession("/download/", lambda data: rewrite_zip(data, rewrite))
 
 
 def without_columns(*names: str, events: tuple[str, ...] | None = None) -> Rewrite:
@@ -259,25 +265,20 @@ def test_reimporting_before_the_imported_history_counts_it_like_a_longer_first_i
     world.assert_matches_oracle(since, NOW)
 
 
-class FailedFileSession(requests.Session):
-    """A real session whose completed job answers say one file FAILED."""
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        response = super().request(method, url, *args, **kwargs)
-        if method == "GET" and "/reports/raw/" in url:
-            body = response.json()
-            links = body.get("links") or ([body.pop("link")] if "link" in body else [])
-            if body.get("status") == "COMPLETED" and links:
-                links = [{"link": item.get("link", item), "status": "SUCCESS"} for item in links]
-                links[-1]["status"] = "FAILED"
-                body["links"] = links
-            response._content = json.dumps(body).encode()
-        return response
+def one_file_failed(answer: bytes) -> bytes:
+    """A completed job answer rewritten so that its last file says FAILED."""
+    body = json.loads(answer)
+    links = body.get("links") or ([body.pop("link")] if "link" in body else [])
+    if body.get("status") == "COMPLETED" and links:
+        links = [{"link": item.get("link", item), "status": "SUCCESS"} for item in links]
+        links[-1]["status"] = "FAILED"
+        body["links"] = links
+    return json.dumps(body).encode()
 
 
 def test_a_window_with_a_failed_file_is_not_read_and_the_watermark_stays(server, database):
     world = make_world(server)
-    world.client_options["session"] = FailedFileSession()
+    world.client_options["session"] = AlteringSession("/reports/raw/", one_file_failed)
     failed = world.sync()
     assert not failed.ok
     assert "still had 1 file(s) FAILED" in failed.message
