@@ -31,7 +31,7 @@ from webapp.freshchat.client import ExtractLink, FreshchatClient, LinkExpired
 from webapp.freshchat.extract_columns import describe_header
 from webapp.freshchat.reports import ExtractCheck, check_extract, iter_extract
 
-SPOOL_IN_MEMORY = 4 << 20  # report files up to this size stay in memory, bigger go to disk
+SPOOL_IN_MEMORY = 1 << 20  # a window holds all its files at once: bigger ones go to disk
 MAX_FAILING_SHARE = 0.05
 
 
