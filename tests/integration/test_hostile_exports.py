@@ -288,3 +288,21 @@ def test_a_window_with_a_failed_file_is_not_read_and_the_watermark_stays(server,
     del world.client_options["session"]
     assert world.sync().ok
     world.assert_matches_oracle(NOW - timedelta(days=10), NOW)
+
+
+def test_a_reimport_starting_after_the_watermark_still_reads_from_the_watermark(server, database):
+    world = make_world(server)
+    assert world.sync().ok
+    later = NOW + timedelta(days=2)
+    world.clock.now = later
+    outcome = run_sync(
+        world.integration_id,
+        world.factory,
+        now=later,
+        poll_interval=0,
+        overlap=OVERLAP,
+        since=later - timedelta(hours=3),
+    )
+    assert outcome.ok, outcome.message
+    assert outcome.run.window_from == NOW - OVERLAP  # no gap between the two imports
+    world.assert_matches_oracle(NOW - timedelta(days=10), later)
