@@ -248,16 +248,28 @@ class _Row:
         return group_id, self.text(GROUP_NAME) if group_id is not None else None
 
 
-def _row_to_change(row: _Row, event: str) -> ChatChange:
+def _row_essentials(row: _Row, event: str) -> tuple[str, datetime, datetime | None]:
+    """(chat id, event time, creation time): everything about a row that can fail.
+
+    The check pass calls only this, so it refuses exactly the rows reading would skip,
+    without building their changes.
+    """
     conversation_id = row.text(CHAT_ID)
     if conversation_id is None:
         raise _RowProblem("no chat id", "no conversation id")
+    if event == EVENT_CREATED:
+        created = row.needed_time(CREATED_TIME)
+        return conversation_id, created, created
+    return conversation_id, row.needed_time(TIME), row.time(CREATED_TIME)
+
+
+def _row_to_change(row: _Row, event: str) -> ChatChange:
+    conversation_id, at, created = _row_essentials(row, event)
     status_word = (row.text(STATUS) or "").lower()
     spam = row.flag(SPAM) or status_word == "spam"
     deleted = row.flag(DELETED) or status_word == "deleted"
     reopened = row.flag(REOPENED)
     if event == EVENT_CREATED:
-        created = row.needed_time(CREATED_TIME)
         group_id, group_name = row.group()
         return ChatChange(
             conversation_id,
@@ -269,8 +281,6 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
             deleted=deleted,
             reopened=reopened,
         )
-    at = row.needed_time(TIME)
-    created = row.time(CREATED_TIME)
     if event == EVENT_RESOLVED:
         resolved: datetime | None = at
         status_out = "resolved"
@@ -364,7 +374,6 @@ class MemberCheck:
     rows: int = 0
     failed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
-    group_ids: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -391,7 +400,7 @@ class ExtractCheck:
         return any(r.has_group for r in self.readings)
 
 
-def check_extract(file: BinaryIO, event: str, *, collect_groups: bool = False) -> ExtractCheck:
+def check_extract(file: BinaryIO, event: str) -> ExtractCheck:
     """Read a whole Extract file, keeping only counts: raises exactly when reading would.
 
     Headers are refused here before anything is applied, and the share of failing rows
@@ -410,13 +419,10 @@ def check_extract(file: BinaryIO, event: str, *, collect_groups: bool = False) -
                 for _line, cells in rows:
                     check.rows += 1
                     try:
-                        change = _row_to_change(_Row(cells, reading), key)
+                        _row_essentials(_Row(cells, reading), key)
                     except _RowProblem as problem:
                         check.failed += 1
                         check.reasons[problem.kind] += 1
-                        continue
-                    if collect_groups and change.says_group and change.group_id:
-                        check.group_ids.add(change.group_id)
     return result
 
 
