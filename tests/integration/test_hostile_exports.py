@@ -58,6 +58,13 @@ def rewrite_zip(data: bytes, rewrite: Rewrite) -> bytes:
     return out.getvalue()
 
 
+class _Body(io.BytesIO):
+    """A replacement ``response.raw``: the client streams downloads with ``read1``."""
+
+    def read1(self, size: int = -1, decode_content: bool = True) -> bytes:  # type: ignore[override]
+        return super().read1(size)
+
+
 class AlteringSession(requests.Session):
     """A real session whose answers to URLs containing ``part`` arrive altered."""
 
@@ -71,6 +78,7 @@ class AlteringSession(requests.Session):
         if self.part in url and method == "GET" and response.status_code == 200:
             response._content = self.alter(response.content)
             response._content_consumed = True
+            response.raw = _Body(response._content)
         return response
 
 
