@@ -145,7 +145,7 @@ def test_the_check_shows_progress_while_it_runs_and_refuses_a_second_one(app, ad
     running = diagnose.new_diagnosis(integration_id, "Support", DOMAIN, utcnow())
     running.progress = "Conversation-Created: waiting for Freshchat's report"
     html = admin.get(f"/integrations/{integration_id}/diagnose", htmx=True).get_data(as_text=True)
-    assert 'hx-trigger="every 1s"' in html and 'role="progressbar"' in html
+    assert 'hx-trigger="every 1s"' in html and '<progress class="progress"' in html
     assert "Step 1 of 4: Conversation-Created: waiting" in read(html).by_id["diagnosis-progress"]
     again = admin.post(f"/integrations/{integration_id}/diagnose", htmx=True)
     assert "A check is already running" in again.get_data(as_text=True)
