@@ -20,7 +20,6 @@ import requests
 
 from tests.integration.test_sync_pipeline import NOW, OVERLAP, make_world, snapshot
 from webapp.models import Chat, Integration, IntervalStat, SyncRun
-from webapp.sync import run_sync
 
 
 def stored() -> tuple[list, list]:
@@ -239,15 +238,7 @@ def test_reimporting_a_range_repairs_lost_chats_exactly_and_a_replay_changes_not
     IntervalStat.delete().where(IntervalStat.interval_start >= since).execute()
     assert lost > 0 and stored() != good
 
-    outcome = run_sync(
-        world.integration_id,
-        world.factory,
-        now=NOW,
-        poll_interval=0,
-        overlap=OVERLAP,
-        since=since,
-        trigger="reimport",
-    )
+    outcome = world.sync(now=NOW, since=since, trigger="reimport")
     assert outcome.ok, outcome.message
     run = SyncRun.get_by_id(outcome.run.id)
     assert (run.window_from, run.trigger) == (since, "reimport")
@@ -255,7 +246,7 @@ def test_reimporting_a_range_repairs_lost_chats_exactly_and_a_replay_changes_not
     assert stored() == good
     world.assert_matches_oracle(start, NOW)
 
-    again = run_sync(world.integration_id, world.factory, now=NOW, poll_interval=0, since=since)
+    again = world.sync(now=NOW, since=since)
     assert again.ok and again.run.contacts_changed == 0
     assert stored() == good
     assert world.integration.watermark == NOW
@@ -267,7 +258,7 @@ def test_reimporting_before_the_imported_history_counts_it_like_a_longer_first_i
     world = make_world(server, backfill_days=3)
     assert world.sync().ok
     since = NOW - timedelta(days=8)
-    outcome = run_sync(world.integration_id, world.factory, now=NOW, poll_interval=0, since=since)
+    outcome = world.sync(now=NOW, since=since)
     assert outcome.ok, outcome.message
     assert Integration.get_by_id(world.integration_id).counted_from == since
     world.assert_matches_oracle(since, NOW)
@@ -303,14 +294,7 @@ def test_a_reimport_starting_after_the_watermark_still_reads_from_the_watermark(
     assert world.sync().ok
     later = NOW + timedelta(days=2)
     world.clock.now = later
-    outcome = run_sync(
-        world.integration_id,
-        world.factory,
-        now=later,
-        poll_interval=0,
-        overlap=OVERLAP,
-        since=later - timedelta(hours=3),
-    )
+    outcome = world.sync(now=later, since=later - timedelta(hours=3))
     assert outcome.ok, outcome.message
     assert outcome.run.window_from == NOW - OVERLAP  # no gap between the two imports
     world.assert_matches_oracle(NOW - timedelta(days=10), later)
