@@ -116,7 +116,17 @@ def _register_database_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import webapp.views.api_realtime as api_realtime  # webhooks, install-screen ping
     import webapp.views.companion as companion  # companion-app download, webhook set-up
-    from webapp.views import account, api, api_stats, auth, integrations, misc, stats, sync
+    from webapp.views import (
+        account,
+        api,
+        api_stats,
+        auth,
+        integrations,
+        misc,
+        stats,
+        stats_zone,
+        sync,
+    )
 
     app.register_blueprint(misc.bp)
     app.register_blueprint(account.bp)
@@ -124,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(integrations.bp)
     app.register_blueprint(sync.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(stats_zone.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stats.bp)
     app.register_blueprint(api_realtime.bp)
