@@ -53,7 +53,10 @@ from webapp.display_time import (
 from webapp.export_checks import page_range_refusal
 from webapp.export_formats import export_chunks
 from webapp.models import Integration
+from webapp.series import NOT_IMPORTED as SERIES_NOT_IMPORTED
+from webapp.series import NOT_YET as SERIES_NOT_YET
 from webapp.series import SeriesOptions, check_range, export_kind, option_values, parse_options
+from webapp.series import absence as series_absence
 from webapp.timeutil import INTERVAL, iso_z, now_from
 from webapp.views.integrations import get_integration
 
@@ -202,17 +205,12 @@ class DayGroup:
 
 
 def _absence(when: datetime, now: datetime, counted_from: datetime | None) -> str | None:
-    """Why an interval without contacts has no measurement at all, or None for a real 0.
+    """Why an interval without contacts has no measurement at all, or None for a real 0
+    (the exports' rule, ``series.absence``, named with the page's CSS classes)."""
+    return _ABSENCE_CLASSES.get(series_absence(when, now, counted_from))
 
-    An interval counts as imported when it ends after ``counted_from``; one that began
-    after now has not happened. ``counted_from`` is None before the first sync: then
-    nothing is known about what was imported, and past intervals show as they are.
-    """
-    if when > now:
-        return NOT_YET
-    if counted_from is not None and when + INTERVAL <= counted_from:
-        return NOT_IMPORTED
-    return None
+
+_ABSENCE_CLASSES = {SERIES_NOT_IMPORTED: NOT_IMPORTED, SERIES_NOT_YET: NOT_YET}
 
 
 def _period_label(span: str, first: date) -> str:
