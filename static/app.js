@@ -115,3 +115,28 @@ function markOverflow() {
 window.addEventListener("resize", markOverflow);
 document.addEventListener("DOMContentLoaded", markOverflow);
 document.addEventListener("htmx:afterSettle", markOverflow);
+
+// A new integration's time-zone field starts on the browser's own zone. The server marks
+// the field (data-browser-zone) only on a fresh form, so a choice already made is kept;
+// data-zone-aliases maps names a browser may report (Asia/Calcutta) to the listed ones.
+function preselectBrowserZone(root) {
+  root.querySelectorAll("select[data-browser-zone]").forEach((select) => {
+    if (select.dataset.browserZoneApplied) return;
+    select.dataset.browserZoneApplied = "true";
+    let name = "";
+    try {
+      name = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (_error) {
+      return;
+    }
+    const aliases = {};
+    (select.dataset.zoneAliases || "").split(" ").forEach((pair) => {
+      const [alias, zone] = pair.split("=");
+      if (alias && zone) aliases[alias] = zone;
+    });
+    const wanted = aliases[name] || name;
+    if (Array.from(select.options).some((option) => option.value === wanted)) select.value = wanted;
+  });
+}
+document.addEventListener("DOMContentLoaded", () => preselectBrowserZone(document));
+document.addEventListener("htmx:load", (event) => preselectBrowserZone(event.detail.elt.parentElement || document));

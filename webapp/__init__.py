@@ -125,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
         integrations,
         misc,
         stats,
+        stats_compare,
+        stats_zone,
         sync,
     )
 
@@ -135,6 +137,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sync.bp)
     app.register_blueprint(data_access.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(stats_zone.bp)
+    app.register_blueprint(stats_compare.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stats.bp)
     app.register_blueprint(api_realtime.bp)

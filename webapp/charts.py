@@ -104,7 +104,7 @@ def bar_chart_svg(
     top_value = nice_ceiling(max((bar.value for bar in bars), default=0))
     scale = plot_height / top_value
     baseline = TOP + plot_height
-    runs = _absent_runs(bars)
+    runs = absent_runs(bars)
     hatch_id = f"{chart_id}-hatch"
 
     parts: list[str] = [
@@ -114,40 +114,7 @@ def bar_chart_svg(
         f'data-absent="{sum(end - start for _kind, start, end in runs)}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
-    if runs:
-        parts.append(
-            f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="6" '
-            'height="6" patternTransform="rotate(45)">'
-            '<rect class="hatch-ground" width="6" height="6" fill="#f4f5f8"/>'
-            '<line class="hatch-line" x1="0" y1="0" x2="0" y2="6" stroke="#c5cad4" '
-            'stroke-width="2"/></pattern></defs>'
-        )
-    for kind, start, end in runs:
-        style = (bands or {}).get(kind) or Band(kind.replace("-", " "))
-        x = LEFT + start * slot
-        band_width = (end - start) * slot
-        fill = f"url(#{hatch_id})" if style.hatched else "#f4f5f8"
-        parts.append(
-            f'<rect class="band band-{escape(kind)}" x="{_fmt(x)}" y="{TOP}" '
-            f'width="{_fmt(band_width)}" height="{_fmt(plot_height)}" fill="{fill}" '
-            f'data-first="{start}" data-count="{end - start}">'
-            f"<title>{escape(style.label)}</title></rect>"
-        )
-        if band_width >= 7 * len(style.label):
-            parts.append(
-                f'<text class="band-label" x="{_fmt(x + band_width / 2)}" '
-                f'y="{_fmt(TOP + plot_height / 2)}" text-anchor="middle">'
-                f"{escape(style.label)}</text>"
-            )
-    # Horizontal gridlines with their values: four steps of a round number.
-    for step in range(5):
-        value = top_value * step // 4
-        y = baseline - value * scale
-        parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
-            f'<text class="y-label" x="{LEFT - 6}" y="{_fmt(y + 3)}" '
-            f'text-anchor="end">{value}</text>'
-        )
+    parts.extend(background_svg(runs, slot, plot_height, top_value, width, bands, hatch_id))
     for tick in ticks:
         x = LEFT + tick.index * slot
         parts.append(
@@ -196,7 +163,57 @@ def bar_chart_svg(
     return Markup("".join(parts))
 
 
-def _absent_runs(bars: Sequence[Bar]) -> list[tuple[str, int, int]]:
+def background_svg(
+    runs: Sequence[tuple[str, int, int]],
+    slot: float,
+    plot_height: float,
+    top_value: int,
+    width: int,
+    bands: Mapping[str, Band] | None,
+    hatch_id: str,
+) -> list[str]:
+    """The bands of absent slots and the gridlines with their values, behind the bars."""
+    parts: list[str] = []
+    baseline = TOP + plot_height
+    scale = plot_height / top_value
+    if runs:
+        parts.append(
+            f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="6" '
+            'height="6" patternTransform="rotate(45)">'
+            '<rect class="hatch-ground" width="6" height="6" fill="#f4f5f8"/>'
+            '<line class="hatch-line" x1="0" y1="0" x2="0" y2="6" stroke="#c5cad4" '
+            'stroke-width="2"/></pattern></defs>'
+        )
+    for kind, start, end in runs:
+        style = (bands or {}).get(kind) or Band(kind.replace("-", " "))
+        x = LEFT + start * slot
+        band_width = (end - start) * slot
+        fill = f"url(#{hatch_id})" if style.hatched else "#f4f5f8"
+        parts.append(
+            f'<rect class="band band-{escape(kind)}" x="{_fmt(x)}" y="{TOP}" '
+            f'width="{_fmt(band_width)}" height="{_fmt(plot_height)}" fill="{fill}" '
+            f'data-first="{start}" data-count="{end - start}">'
+            f"<title>{escape(style.label)}</title></rect>"
+        )
+        if band_width >= 7 * len(style.label):
+            parts.append(
+                f'<text class="band-label" x="{_fmt(x + band_width / 2)}" '
+                f'y="{_fmt(TOP + plot_height / 2)}" text-anchor="middle">'
+                f"{escape(style.label)}</text>"
+            )
+    # Horizontal gridlines with their values: four steps of a round number.
+    for step in range(5):
+        value = top_value * step // 4
+        y = baseline - value * scale
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+            f'<text class="y-label" x="{LEFT - 6}" y="{_fmt(y + 3)}" '
+            f'text-anchor="end">{value}</text>'
+        )
+    return parts
+
+
+def absent_runs(bars: Sequence[Bar]) -> list[tuple[str, int, int]]:
     """(kind, first index, end index) of each run of consecutive absent bars of one kind."""
     runs: list[tuple[str, int, int]] = []
     for index, bar in enumerate(bars):

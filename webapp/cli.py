@@ -355,11 +355,27 @@ def _parse_cli_time(value: str, option: str) -> datetime:
 @click.argument("name")
 @click.option("--from", "start", required=True, help="ISO 8601, inclusive")
 @click.option("--to", "end", required=True, help="ISO 8601, exclusive")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "wfm"]), default="csv")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable).")
-def stats_command(name: str, start: str, end: str, fmt: str, queues: tuple[str, ...]) -> None:
+@click.option(
+    "--series",
+    type=click.Choice(["sparse", "complete"]),
+    help="complete: every interval, zeros written, unmeasured ones marked (wfm: always).",
+)
+@click.option("--minutes", type=click.Choice(["15", "30", "60"]), default="15")
+@click.option(
+    "--zone", "basis", type=click.Choice(["utc", "local"]), default="utc", help="Time basis."
+)
+@click.option("--shape", type=click.Choice(["long", "wide"]), default="long")
+def stats_command(  # type: ignore[no-untyped-def]
+    name: str, start: str, end: str, fmt: str, queues: tuple[str, ...], **layout
+) -> None:
     """Print contacts per queue per interval in [from, to)."""
     from webapp import stats
+    from webapp.display_time import zone
+    from webapp.export_formats import export_chunks
+    from webapp.series import check_range, parse_options
+    from webapp.timeutil import now_from
 
     start_at, end_at = _parse_cli_time(start, "--from"), _parse_cli_time(end, "--to")
     with db.connection_context():
@@ -370,16 +386,30 @@ def stats_command(name: str, start: str, end: str, fmt: str, queues: tuple[str, 
             )
         if integration is None:
             _fail(f"no integration named “{name}”.")
+        tz = zone(integration.display_timezone)
+        values = {"format": fmt, "zone": layout["basis"], **layout}
         try:
+            options = parse_options(
+                {key: value for key, value in values.items() if value}, default_format="csv"
+            )
             query = stats.RangeQuery.build(integration, start_at, end_at, list(queues) or None)
+            check_range(query, options, tz)
         except stats.QueryError as exc:
             _fail(str(exc))
-        rows = stats.export_rows(query)
-        if fmt == "csv":
-            for line in stats.csv_lines(rows):
-                sys.stdout.write(line)
-        else:
+        if options.historical and fmt == "json":
+            # Kept as it always was (indented), for scripts that read it.
+            rows = stats.export_rows(query)
             sys.stdout.write(json.dumps(list(stats.json_objects(rows)), indent=1) + "\n")
+            return
+        chunks = export_chunks(
+            query,
+            options,
+            catalog=stats.queue_catalog(integration),
+            tz=tz,
+            now=now_from(current_app.config),
+        )
+        for chunk in chunks:
+            sys.stdout.write(chunk)
 
 
 @click.command("serve")

@@ -3,8 +3,6 @@ so the inline (per-field) check and the final submit give the same answers."""
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,12 +21,16 @@ from webapp.display_time import long_label, zone
 from webapp.domains import DOMAIN_INPUT_MAX, DomainError, allowed_suffixes, normalise_domain
 from webapp.names import name_problem
 from webapp.overlaps import kept_for_domain, overlap_warning
+from webapp.timezones import alias_attribute, grouped_choices
 
-# Region/City names (plus UTC) from the tzdata package, so the list is the same on a box
-# without /usr/share/zoneinfo; aliases like "localtime" or "Factory" are left out.
-COMMON_TIMEZONES = sorted(
-    {"UTC"} | {zone for zone in available_timezones() if "/" in zone and "Etc/" not in zone}
-)
+
+def _zone_choices(current: str | None = None) -> list[SelectChoice]:
+    """Canonical zones with one option group per region (see ``webapp.timezones``)."""
+    return [
+        SelectChoice(value, label, optgroup=group)
+        for group, items in grouped_choices(current).items()
+        for value, label in items
+    ]
 
 
 def _strip(value: str | None) -> str | None:
@@ -134,7 +136,11 @@ class IntegrationForm(FlaskForm):
         "History to import on first sync (days)", [_days_in_range], default=30
     )
     display_timezone = SelectField(
-        "Display time zone", choices=[SelectChoice(z) for z in COMMON_TIMEZONES], default="UTC"
+        "Display time zone",
+        choices=_zone_choices(),
+        default="UTC",
+        description="Days, weeks and local-time exports follow this zone. "
+        "It can also be changed from the statistics.",
     )
     submission_id = HiddenField()
 
@@ -144,7 +150,14 @@ class IntegrationForm(FlaskForm):
         self.normalised_domain: str | None = None
         # Notes shown under a field without refusing it (see macros/forms.html).
         self.domain.warnings = []
+        if integration is None and not self.is_submitted():
+            # static/app.js preselects the browser's zone on a new integration.
+            self.display_timezone.render_kw = {
+                "data-browser-zone": "",
+                "data-zone-aliases": alias_attribute(),
+            }
         if integration is not None:
+            self.display_timezone.choices = _zone_choices(integration.display_timezone)
             self.api_key.description = (
                 f"Stored key ends in …{integration.api_key_last4}. "
                 "Leave blank to keep it, or paste a new one."

@@ -7,9 +7,6 @@ name make one queue of that name, since the queue *is* the name.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +14,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, SQL, Case, fn
 
 from webapp.chats import state_from_row
+from webapp.chunked import csv_chunks, json_array_chunks
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY
 from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.timeutil import iso_z
@@ -220,23 +218,14 @@ def csv_cell(value: object) -> object:
 def csv_lines(rows: Iterable[Row], *, chunk_rows: int = 500) -> Iterator[str]:
     """CSV text in chunks of ``chunk_rows`` rows: few large writes for the server, while
     memory stays bounded by one chunk whatever the range."""
-    buffer = io.StringIO()
     # Every text cell quoted (OWASP's advice, and a queue name holding a carriage return
     # stays one cell); counts stay bare numbers.
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(CSV_HEADER)
-    pending = 0
-    for queue_name, interval_start, contacts in rows:
-        writer.writerow((csv_cell(queue_name), iso_z(interval_start), contacts))
-        pending += 1
-        if pending >= chunk_rows:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    tail = buffer.getvalue()
-    if tail:
-        yield tail
+    return csv_chunks(
+        CSV_HEADER,
+        ((name, iso_z(start), contacts) for name, start, contacts in rows),
+        cell=csv_cell,
+        chunk_rows=chunk_rows,
+    )
 
 
 def json_objects(rows: Iterable[Row]) -> Iterator[dict]:
@@ -246,16 +235,7 @@ def json_objects(rows: Iterable[Row]) -> Iterator[dict]:
 
 def json_chunks(rows: Iterable[Row], *, chunk_rows: int = 500) -> Iterator[str]:
     """A JSON array written piece by piece, so an export never holds its rows in memory."""
-    parts = ["["]
-    separator = "\n"
-    for item in json_objects(rows):
-        parts.append(separator + json.dumps(item, ensure_ascii=False))
-        separator = ",\n"
-        if len(parts) >= chunk_rows:
-            yield "".join(parts)
-            parts = []
-    parts.append("\n]\n" if separator == ",\n" else "]\n")
-    yield "".join(parts)
+    return json_array_chunks(json_objects(rows), chunk_rows=chunk_rows)
 
 
 # --------------------------------------------------------------------------- page queries

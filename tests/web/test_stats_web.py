@@ -662,7 +662,7 @@ def test_page_export_json(reader, acme):
         ("from=2024-01-01&to=2026-11-16", "The range is too long"),
         ("from=2099-01-01&to=2099-01-02", "starts in the future"),
         ("from=2026-11-16&to=2026-11-16&queue=Nope", "Unknown queue: Nope"),
-        ("from=2026-11-16&to=2026-11-16&format=xml", "Choose CSV or JSON"),
+        ("from=2026-11-16&to=2026-11-16&format=xml", "“format” must be csv, json or wfm"),
     ],
 )
 def test_page_export_refusals(reader, acme, query, message):
@@ -845,7 +845,7 @@ def test_api_refuses_without_valid_credentials(client, app, header):
         ("from=2020-01-01&to=2026-01-01", "The range is too long"),
         ("from=2026-11-16&to=2026-11-17&queue=Nope", "Unknown queue: Nope. Known queues:"),
         ("from=yesterday&to=2026-11-17", "is not a valid “from”"),
-        ("from=2026-11-16&to=2026-11-17&format=xml", "“format” must be csv or json"),
+        ("from=2026-11-16&to=2026-11-17&format=xml", "“format” must be csv, json or wfm"),
         ("from=0001-01-01T00:00:00%2B14:00&to=2026-11-17", "“from” must be between"),
     ],
 )

@@ -11,12 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, session
 
 from webapp import stats
-from webapp.display_time import DateInputError, parse_instant
+from webapp.display_time import DateInputError, zone
 from webapp.export_checks import api_end_refusal
 from webapp.integrations import check_app_key
 from webapp.models import Admin, Integration
+from webapp.series import check_range, parse_options, range_end
 from webapp.timeutil import now_from
-from webapp.views.stats import FORMATS, export_response
+from webapp.views.stats import export_response
 
 bp = Blueprint("api_stats", __name__, url_prefix="/api/v1")
 
@@ -60,12 +61,11 @@ def intervals(integration_id: int):  # type: ignore[no-untyped-def]
     integration = Integration.get_or_none(Integration.id == integration_id)
     if integration is None:
         return _refusal(404, f"There is no integration {integration_id}.")
-    fmt = (request.args.get("format") or "json").strip().lower()
     try:
-        if fmt not in FORMATS:
-            raise stats.QueryError(f"“format” must be csv or json, not “{fmt[:20]}”.")
-        start = parse_instant(request.args.get("from"), name="from")
-        end = parse_instant(request.args.get("to"), name="to")
+        options = parse_options(request.args, default_format="json")
+        tz = zone(integration.display_timezone)
+        start = range_end(request.args.get("from"), "from", options, tz)
+        end = range_end(request.args.get("to"), "to", options, tz)
         missing = [name for name, value in (("from", start), ("to", end)) if value is None]
         if missing or start is None or end is None:
             raise stats.QueryError(
@@ -78,6 +78,7 @@ def intervals(integration_id: int):  # type: ignore[no-untyped-def]
         too_late = api_end_refusal(end, now)
         if too_late is not None:
             raise stats.QueryError(too_late)
+        check_range(query, options, tz)
     except (DateInputError, stats.QueryError) as exc:
         return _refusal(400, str(exc))
-    return export_response(query, fmt)
+    return export_response(query, options)

@@ -14,7 +14,7 @@ Intervals with no measurement are never shown as zero: those before the imported
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -51,7 +51,12 @@ from webapp.display_time import (
     zone,
 )
 from webapp.export_checks import page_range_refusal
+from webapp.export_formats import export_chunks
 from webapp.models import Integration
+from webapp.series import NOT_IMPORTED as SERIES_NOT_IMPORTED
+from webapp.series import NOT_YET as SERIES_NOT_YET
+from webapp.series import SeriesOptions, check_range, export_kind, option_values, parse_options
+from webapp.series import absence as series_absence
 from webapp.timeutil import INTERVAL, iso_z, now_from
 from webapp.views.integrations import get_integration
 
@@ -61,7 +66,6 @@ EXPLAIN_PER_PAGE = 20
 DEFAULT_SPAN = "week"
 HOST_DETAIL = "integrations.detail"
 HOST_PAGE = "stats.page"
-FORMATS = ("csv", "json")
 # Why an interval has no count (see ``_absence``): CSS classes, chart bands, table titles.
 NOT_IMPORTED = "not-imported"
 NOT_YET = "not-yet"
@@ -201,17 +205,12 @@ class DayGroup:
 
 
 def _absence(when: datetime, now: datetime, counted_from: datetime | None) -> str | None:
-    """Why an interval without contacts has no measurement at all, or None for a real 0.
+    """Why an interval without contacts has no measurement at all, or None for a real 0
+    (the exports' rule, ``series.absence``, named with the page's CSS classes)."""
+    return _ABSENCE_CLASSES.get(series_absence(when, now, counted_from))
 
-    An interval counts as imported when it ends after ``counted_from``; one that began
-    after now has not happened. ``counted_from`` is None before the first sync: then
-    nothing is known about what was imported, and past intervals show as they are.
-    """
-    if when > now:
-        return NOT_YET
-    if counted_from is not None and when + INTERVAL <= counted_from:
-        return NOT_IMPORTED
-    return None
+
+_ABSENCE_CLASSES = {SERIES_NOT_IMPORTED: NOT_IMPORTED, SERIES_NOT_YET: NOT_YET}
 
 
 def _period_label(span: str, first: date) -> str:
@@ -368,7 +367,7 @@ def panel_context(
         "from": state.day.isoformat(),
         "to": (state.day + step - timedelta(days=1)).isoformat(),
         "queues": [state.queue] if state.queue else [],
-        "format": "csv",
+        **option_values({}),
     }
     if export_values:
         export.update(export_values)
@@ -632,25 +631,29 @@ def _back_url(
 # --------------------------------------------------------------------------- export
 
 
-def export_response(query: stats.RangeQuery, fmt: str, *, filename: str | None = None) -> Response:
+def export_response(
+    query: stats.RangeQuery, options: SeriesOptions, *, filename: str | None = None
+) -> Response:
     """Stream rows as they are read, so a year of intervals costs no more memory than one."""
-    rows = stats.export_rows(query)
-    if fmt == "csv":
-        body: Iterator[str] = stats.csv_lines(rows)
-        mimetype = "text/csv"
-    else:
-        body = stats.json_chunks(rows)
-        mimetype = "application/json"
-    response = Response(stream_with_context(body), mimetype=mimetype)
+    integration = query.integration
+    body = export_chunks(
+        query,
+        options,
+        catalog=stats.queue_catalog(integration),
+        tz=zone(integration.display_timezone),
+        now=now_from(current_app.config),
+    )
+    response = Response(stream_with_context(body), mimetype=options.mimetype)
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def export_filename(integration: Integration, first: str, last: str, fmt: str) -> str:
+def export_filename(integration: Integration, first: str, last: str, options: SeriesOptions) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", integration.name.casefold()).strip("-") or "integration"
-    return f"{slug}-contacts-{first}-to-{last}.{fmt}"
+    kind = "" if options.historical else export_kind(options)
+    return f"{slug}-contacts-{first}-to-{last}{kind}.{options.extension}"
 
 
 # Hidden fields of the export form that carry the panel's state, so that a refused export
@@ -693,13 +696,13 @@ class ExportForm:
     values: dict[str, Any]
     query: stats.RangeQuery | None = None
     error: str | None = None
+    options: SeriesOptions = field(default_factory=SeriesOptions)
     filename: str = ""
 
 
 def read_export_form(integration: Integration, args: Mapping[str, str]) -> ExportForm:
     """Check the export form: local calendar days, both ends included, before any row is read."""
     tz = zone(integration.display_timezone)
-    fmt = (args.get("format") or "csv").strip().lower()
     getlist = getattr(args, "getlist", None)
     names = getlist("queue") if getlist else ([args["queue"]] if args.get("queue") else [])
     queues = [name for name in names if name.strip()]
@@ -708,12 +711,11 @@ def read_export_form(integration: Integration, args: Mapping[str, str]) -> Expor
             "from": args.get("from", ""),
             "to": args.get("to", ""),
             "queues": queues,
-            "format": fmt if fmt in FORMATS else "csv",
+            **option_values(args),
         }
     )
     try:
-        if fmt not in FORMATS:
-            raise stats.QueryError(f"Choose CSV or JSON, not “{fmt[:20]}”.")
+        options = parse_options(args, default_format="csv")
         first = parse_day(args.get("from"), name="from")
         last = parse_day(args.get("to"), name="to")
         if first is None or last is None:
@@ -730,7 +732,9 @@ def read_export_form(integration: Integration, args: Mapping[str, str]) -> Expor
         start, _ = period_range("day", first, tz)
         _, end = period_range("day", last, tz)
         form.query = stats.RangeQuery.build(integration, start, end, queues or None, now=now)
-        form.filename = export_filename(integration, first.isoformat(), last.isoformat(), fmt)
+        check_range(form.query, options, tz)
+        form.options = options
+        form.filename = export_filename(integration, first.isoformat(), last.isoformat(), options)
     except (DateInputError, stats.QueryError) as exc:
         form.error = str(exc)
     return form
@@ -740,7 +744,10 @@ def _download_url(integration: Integration, form: ExportForm) -> str:
     query: dict[str, Any] = {"from": form.values["from"].strip(), "to": form.values["to"].strip()}
     if form.values["queues"]:
         query["queue"] = form.values["queues"]
-    query["format"] = form.values["format"]
+    chosen = form.options.query_values()
+    plain = SeriesOptions(fmt=form.options.fmt).query_values()
+    query.update({key: value for key, value in chosen.items() if value != plain[key]})
+    query["format"] = form.options.fmt
     return url_for("stats.export", integration_id=integration.id, **query)
 
 
@@ -798,4 +805,4 @@ def export(integration_id: int):  # type: ignore[no-untyped-def]
             export_values=form.values,
         )
         return render_template("stats/page.html", **context), 400
-    return export_response(form.query, form.values["format"], filename=form.filename)
+    return export_response(form.query, form.options, filename=form.filename)

@@ -1,0 +1,81 @@
+"""The queues of one day or week compared in one chart, stacked or side by side.
+
+A page of its own (linked from the statistics panel) whose state is the query string
+(``span``, ``date``, ``mode``), so it can be bookmarked; plain links, no script.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from webapp.compare_chart import MODES, compare_chart_svg
+from webapp.display_time import period_days, period_range, zone
+from webapp.queue_compare import BANDS, build_comparison
+from webapp.timeutil import now_from
+from webapp.views.integrations import get_integration
+from webapp.views.stats import parse_state
+
+bp = Blueprint("stats_compare", __name__)
+MODE_LABELS = {"stacked": "Stacked", "grouped": "Side by side"}
+
+
+@bp.get("/integrations/<int:integration_id>/stats/compare")
+def page(integration_id: int):  # type: ignore[no-untyped-def]
+    integration = get_integration(integration_id, allow_deleted=True)
+    tz = zone(integration.display_timezone)
+    now = now_from(current_app.config)
+    parsed = parse_state(request.args, tz, now, set())
+    state = parsed.state
+    errors = list(parsed.errors)
+    mode = (request.args.get("mode") or "stacked").strip().lower()
+    if mode not in MODES:
+        errors.append(f"“mode” must be stacked or grouped, not “{mode[:20]}”; showing stacked.")
+        mode = "stacked"
+    comparison = build_comparison(integration, state.span, state.day, tz, now)
+    word = "day" if state.span == "day" else "week"
+    title = (
+        f"Contacts per hour by queue ({MODE_LABELS[mode].lower()}), {word} of "
+        f"{state.day.isoformat()} ({tz.key})"
+    )
+
+    def href(**changes: Any) -> str:
+        values = {"span": state.span, "date": state.day.isoformat(), "mode": mode, **changes}
+        return url_for("stats_compare.page", integration_id=integration.id, **values)
+
+    step = timedelta(days=period_days(state.span))
+    next_start, _ = period_range(state.span, state.day + step, tz)
+    context = {
+        "integration": integration,
+        "tz_name": tz.key,
+        "state": state,
+        "mode": mode,
+        "errors": errors,
+        "comparison": comparison,
+        "chart": compare_chart_svg(
+            comparison.slots,
+            comparison.names,
+            comparison.ticks,
+            mode=mode,
+            title=title,
+            chart_id=f"compare-chart-{integration.id}",
+            bands={key: band for key, band in BANDS.items()},
+        ),
+        "title": title,
+        "modes": [(MODE_LABELS[m], href(mode=m), m == mode) for m in MODES],
+        "spans": [
+            ("Day", href(span="day"), state.span == "day"),
+            ("Week", href(span="week"), state.span == "week"),
+        ],
+        "previous": href(date=(state.day - step).isoformat()),
+        "next": None if next_start > now else href(date=(state.day + step).isoformat()),
+        "back": url_for(
+            "stats.page",
+            integration_id=integration.id,
+            span=state.span,
+            date=state.day.isoformat(),
+        ),
+    }
+    return render_template("stats/compare.html", **context), 400 if errors else 200
