@@ -15,10 +15,11 @@ rows it then rewrites, and pull and push may run in different threads).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from peewee import EXCLUDED, DateTimeField, Expression, fn
@@ -112,7 +113,16 @@ class GroupRefresh:
 
 
 def _history_to_json(history: Sequence[GroupObservation]) -> str:
-    return json.dumps([[when.isoformat(), group_id] for when, group_id in history])
+    """The text ``json.dumps([[when.isoformat(), group_id], ...])`` gives, built directly:
+    the encoder's set-up cost more than the rest of writing a chat (bench_floor.py)."""
+    return (
+        "["
+        + ", ".join(
+            f'["{when.isoformat()}", {"null" if group_id is None else _json_string(group_id)}]'
+            for when, group_id in history
+        )
+        + "]"
+    )
 
 
 def _history_from_json(text: str | None) -> tuple[GroupObservation, ...]:
@@ -150,22 +160,29 @@ def row_values_from_state(state: ChatState, contact: Contact | None) -> dict[str
     The contact is cached on the row so that interval statistics can be rebuilt with one
     ``GROUP BY`` and every count can be traced back to its chats and their reasons.
     """
-    return {
-        "conversation_id": state.conversation_id,
-        "created_time": state.created_time,
-        "first_seen_time": state.first_seen_time,
-        "first_resolved_time": state.first_resolved_time,
-        "last_resolved_time": state.last_resolved_time,
-        "status": state.status,
-        "status_time": state.status_time,
-        "group_history": _history_to_json(state.group_history),
-        "spam": state.spam,
-        "deleted": state.deleted,
-        "last_change_time": state.last_change_time,
-        "queue_key": contact.queue_key if contact else None,
-        "interval_start": contact.interval_start if contact else None,
-        "count_reason": contact.reason if contact else None,
-    }
+    return dict(zip(_WRITE_FIELDS[1:], _write_values(0, state, contact)[1:], strict=True))
+
+
+def _write_values(integration_id: int, state: ChatState, contact: Contact | None) -> tuple:
+    """The upsert's parameters (``_WRITE_FIELDS`` order), built without an interim dict."""
+    return (
+        integration_id,
+        state.conversation_id,
+        state.created_time,
+        state.first_seen_time,
+        state.first_resolved_time,
+        state.last_resolved_time,
+        state.status,
+        state.status_time,
+        _history_to_json(state.group_history),
+        state.spam,
+        state.deleted,
+        state.last_change_time,
+        *((contact.queue_key, contact.interval_start, contact.reason) if contact else _NO_CONTACT),
+    )
+
+
+_NO_CONTACT = (None, None, None)
 
 
 def _contact_triple(contact: Contact | None) -> tuple[str | None, datetime | None, str | None]:
@@ -208,8 +225,26 @@ def _counted_from(integration_id: int) -> datetime | None:
 
 # What _apply_batch reads of a stored chat (state_from_row, _stored_triple).
 _LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *_STATE_FIELDS, *_CONTACT_FIELDS)
+
+
+def _datetime_reader(field: DateTimeField) -> Callable[[Any], Any]:
+    """The field's own converter, after a direct ``fromisoformat`` of the text SQLite keeps
+    (peewee's general parser was a tenth of loading a batch; PostgreSQL gives datetimes)."""
+    convert = field.python_value
+
+    def read(value: Any) -> Any:
+        if value.__class__ is str:
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return convert(value)
+
+    return read
+
+
 _LOAD_CONVERTERS = tuple(
-    (index, getattr(Chat, name).python_value)
+    (index, _datetime_reader(getattr(Chat, name)))
     for index, name in enumerate(_LOAD_FIELDS)
     if isinstance(getattr(Chat, name), DateTimeField)
 )
@@ -369,9 +404,7 @@ class _Rewrites:
         self.touched: set[datetime] = set()
 
     def add(self, state: ChatState, contact: Contact | None, before: tuple, after: tuple) -> None:
-        values = row_values_from_state(state, contact)
-        values["integration"] = self.integration_id
-        self.rows.append(tuple(values[name] for name in _WRITE_FIELDS))
+        self.rows.append(_write_values(self.integration_id, state, contact))
         if before[:2] != after[:2]:
             self.result.contacts_changed += 1
             self.touched.update(t for t in (before[1], after[1]) if t is not None)
