@@ -78,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     open_database(app.config["DATABASE_URL"])
     trim_stored_events()
+    _trust_proxies(app)
     csrf.init_app(app)
     htmx.init_app(app)
     _register_database_hooks(app)
@@ -92,6 +93,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     logging.getLogger("webapp").setLevel(logging.INFO)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address and scheme come
+    from their ``X-Forwarded-For``/``-Proto`` headers (werkzeug's ProxyFix): the sign-in
+    and failed-key limits count per real client, not per proxy. Without a proxy the
+    headers are ignored, so a client cannot pick its own address."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_MAX_EVENTS_PER_REQUEST": 500,
     "PUSH_RATE_LIMIT_PER_MINUTE": 600,
     "PUSH_AUTH_FAILURES_PER_MINUTE": 30,
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For is believed
     "PUBLIC_BASE_URL": None,  # what the companion app must call; default: request host
     "SESSION_COOKIE_SECURE": False,  # set true when the app is served over HTTPS
     "DEMO_MODE": False,  # only `flask demo` sets it; no environment variable can

@@ -7,7 +7,9 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateTimeField,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -242,6 +244,21 @@ class WebhookEndpoint(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class RateLimit(BaseModel):
+    """One limited key (a push key, a client address) of one limit: shared by every process.
+
+    ``tat`` is the key's "theoretical arrival time" (GCRA, see ``webapp.rate_limit``), in
+    Unix seconds: one number per key, so a check is one statement whatever the limit.
+    """
+
+    scope = CharField(max_length=20)  # which limit: push, push-auth, sign-in
+    subject = CharField(max_length=255)  # what it limits: a key prefix, an address
+    tat = DoubleField()
+
+    class Meta:
+        primary_key = CompositeKey("scope", "subject")
+
+
 ALL_MODELS = [
     Admin,
     Integration,
@@ -253,4 +270,5 @@ ALL_MODELS = [
     InboundEvent,
     RefusedRequest,
     WebhookEndpoint,
+    RateLimit,
 ]

@@ -10,9 +10,16 @@ one integration sync twice at once. Two more guards keep extra schedulers harmle
   ago, so when several server processes each run a scheduler the account is still read
   once per period, not once per process.
 
+**When** is one fact in the database, the same for every process: the next sync is due
+one period after the last one *started* (scheduled, **Sync now** or ``flask sync``, in
+any process). A sync writes that time (``next_sync_at``) as it starts; after every run or
+skip a job moves to it (``_follow_database``), and so does every other process's job at
+its next ``reconcile``. So after a **Sync now** the page shows the time the next sync
+really happens, not a run that the period check would then skip.
+
 Jobs are rebuilt from the database every minute (``reconcile``), so integrations
-created, edited, paused or deleted by another process (the CLI, a second worker) get
-their schedule without a restart.
+created, edited, paused, deleted or synced by another process (the CLI, a second worker)
+get their schedule without a restart.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from webapp import sync_guard
+from webapp import rate_limit, sync_guard
 from webapp.extensions import db
 from webapp.models import Integration
 from webapp.timeutil import utcnow
@@ -132,7 +139,7 @@ def is_running() -> bool:
 def schedule_integration(integration: Integration) -> None:
     """(Re)schedule an integration's job after a create, edit, pause or resume.
 
-    The first run is due one period after the last finished sync (at once when that is
+    The first run is due one period after the last sync started (at once when that is
     past or there was none), so resuming after a long pause syncs right away and
     the sync itself reads everything since the watermark.
     """
@@ -142,12 +149,8 @@ def schedule_integration(integration: Integration) -> None:
         unschedule_integration(integration.id)
         Integration.update(next_sync_at=None).where(Integration.id == integration.id).execute()
         return
-    every = timedelta(minutes=integration.sync_every_minutes)
-    now = datetime.now(UTC)
-    if integration.last_sync_finished_at is None:
-        first = now
-    else:
-        first = max(now, integration.last_sync_finished_at.replace(tzinfo=UTC) + every)
+    first = due_at(integration)
+    assert first is not None  # neither paused nor deleted
     job = _scheduler.add_job(
         _run_sync,
         IntervalTrigger(minutes=integration.sync_every_minutes, timezone=UTC),
@@ -203,7 +206,39 @@ def reconcile() -> int:
         if job is None or getattr(job.trigger, "interval", None) != every:
             schedule_integration(integration)
             changed += 1
+        elif _move_job(integration):
+            changed += 1
+    rate_limit.prune()
     return changed
+
+
+def due_at(integration: Integration, now: datetime | None = None) -> datetime | None:
+    """When the next sync is due (aware UTC): one period after the last one started, or
+    now when that is past or none did; None for a paused or deleted integration."""
+    if integration.paused or integration.is_deleted:
+        return None
+    now = now or datetime.now(UTC)
+    if integration.last_sync_started_at is None:
+        return now
+    every = timedelta(minutes=integration.sync_every_minutes)
+    return max(now, integration.last_sync_started_at.replace(tzinfo=UTC) + every)
+
+
+def _move_job(integration: Integration, *, at_least: timedelta = timedelta(0)) -> bool:
+    """Move this process's job to the database's due time (and no sooner than
+    ``at_least`` from now); True when it moved. Within ``DUE_SLACK`` it stays put, so a
+    job that matches keeps its time."""
+    scheduler = _scheduler
+    job = scheduler.get_job(job_id(integration.id)) if scheduler is not None else None
+    now = datetime.now(UTC)
+    due = due_at(integration, now)
+    if job is None or due is None or scheduler is None:
+        return False
+    due = max(due, now + at_least)
+    if job.next_run_time is not None and abs(job.next_run_time - due) <= DUE_SLACK:
+        return False
+    scheduler.modify_job(job.id, next_run_time=due)
+    return True
 
 
 def next_run_time(integration_id: int) -> datetime | None:
@@ -247,9 +282,17 @@ def _run_sync(
             sync.run_sync_for_app(_app, integration_id, trigger=trigger, **extra)
         else:
             log.info("integration %s: synced recently by another process", integration_id)
-        Integration.update(next_sync_at=next_run_time(integration_id)).where(
-            Integration.id == integration_id
-        ).execute()
+        _follow_database(integration_id)
+
+
+def _follow_database(integration_id: int) -> None:
+    """After a run or a skip: this process's job goes to the due time the database says
+    (the last start, by any process, plus one period); never sooner than a minute ahead,
+    so a sync that outlasts its period elsewhere is not retried in a loop."""
+    integration = Integration.get_or_none(Integration.id == integration_id)
+    if integration is None or sync_guard.STOP.is_set():
+        return
+    _move_job(integration, at_least=DUE_SLACK)
 
 
 def _run_pending_events() -> None:

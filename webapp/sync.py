@@ -194,9 +194,13 @@ def run_sync(
             progress_total=1 + len(windows) * len(EXTRACT_EVENTS),
             progress_text="Starting…",
         )
-        Integration.update(last_sync_started_at=run.started_at).where(
-            Integration.id == integration_id
-        ).execute()
+        # The next sync is due one period after this start, whichever process runs it
+        # (see webapp.scheduler): written now so every process shows and follows it.
+        every = timedelta(minutes=integration.sync_every_minutes)
+        Integration.update(
+            last_sync_started_at=run.started_at,
+            next_sync_at=None if integration.paused else run.started_at + every,
+        ).where(Integration.id == integration_id).execute()
         progress = _Progress(run, on_step)
         guard = RunGuard(integration_id, lambda: renew_lease(integration_id, owner))
         ok = False

@@ -55,8 +55,8 @@ def sync_job(integration_id: int):
 
 def test_start_schedules_one_job_per_active_integration(app, started):
     fresh = make("Fresh", sync_every_minutes=30)
-    finished = utcnow() - timedelta(minutes=5)
-    recent = make("Recent", sync_every_minutes=15, last_sync_finished_at=finished)
+    started_at = utcnow() - timedelta(minutes=5)
+    recent = make("Recent", sync_every_minutes=15, last_sync_started_at=started_at)
     paused = make("Paused", paused=True, next_sync_at=utcnow())
     deleted = make("Deleted", deleted_at=utcnow())
     before = datetime.now(UTC)
@@ -79,7 +79,7 @@ def test_start_schedules_one_job_per_active_integration(app, started):
         assert job.func is scheduler._run_sync and list(job.args) == [integration_id]
     # Never synced: due at once. Synced 5 minutes ago every 15: due 10 minutes from now.
     assert before - SLACK <= sync_job(fresh).next_run_time <= datetime.now(UTC)
-    expected = (finished + timedelta(minutes=15)).replace(tzinfo=UTC)
+    expected = (started_at + timedelta(minutes=15)).replace(tzinfo=UTC)
     assert sync_job(recent).next_run_time == expected
     # The UI reads the next run from the database, not from the scheduler object.
     assert row(recent).next_sync_at == scheduler.next_run_time(recent)
@@ -91,7 +91,7 @@ def test_start_schedules_one_job_per_active_integration(app, started):
 
 
 def test_editing_the_frequency_replaces_the_job(app, started):
-    integration_id = make("Main", last_sync_finished_at=utcnow() - timedelta(minutes=10))
+    integration_id = make("Main", last_sync_started_at=utcnow() - timedelta(minutes=10))
     started()
     assert sync_job(integration_id).trigger.interval == timedelta(minutes=15)
     with db.connection_context():
@@ -100,14 +100,14 @@ def test_editing_the_frequency_replaces_the_job(app, started):
     jobs = [j for j in scheduler._scheduler.get_jobs() if j.id.startswith("sync-")]
     assert [j.id for j in jobs] == [scheduler.job_id(integration_id)]
     assert jobs[0].trigger.interval == timedelta(minutes=60)
-    # Next run: one (new) period after the last sync finished.
-    finished = row(integration_id).last_sync_finished_at
-    assert scheduler.next_run_time(integration_id) == finished + timedelta(minutes=60)
-    assert row(integration_id).next_sync_at == finished + timedelta(minutes=60)
+    # Next run: one (new) period after the last sync started.
+    started_at = row(integration_id).last_sync_started_at
+    assert scheduler.next_run_time(integration_id) == started_at + timedelta(minutes=60)
+    assert row(integration_id).next_sync_at == started_at + timedelta(minutes=60)
 
 
 def test_pause_unschedules_and_resume_is_due_at_once(app, started):
-    integration_id = make("Main", last_sync_finished_at=utcnow() - timedelta(days=3))
+    integration_id = make("Main", last_sync_started_at=utcnow() - timedelta(days=3))
     started()
     assert sync_job(integration_id) is not None
     with db.connection_context():
@@ -146,13 +146,19 @@ def test_reconcile_follows_changes_made_by_other_processes(app, started):
     assert sync_job(added).trigger.interval == timedelta(minutes=60)
     assert sync_job(kept).trigger.interval == timedelta(minutes=30)
     assert row(added).next_sync_at is not None
-    # A matching job keeps its next run time (reconcile must not postpone syncs): were it
-    # rescheduled, a sync finished just now would push the next run 30 minutes away.
+    # A matching job keeps its next run time (reconcile must not postpone syncs).
     next_run = sync_job(kept).next_run_time
     with db.connection_context():
         Integration.update(last_sync_finished_at=utcnow()).where(Integration.id == kept).execute()
         assert scheduler.reconcile() == 0
     assert sync_job(kept).next_run_time == next_run
+    # A sync *started* by another process (its Sync now, `flask sync`): this process's
+    # job moves to one period after that start, the time every process shows.
+    other_start = utcnow()
+    with db.connection_context():
+        Integration.update(last_sync_started_at=other_start).where(Integration.id == kept).execute()
+        assert scheduler.reconcile() == 1
+    assert scheduler.next_run_time(kept) == other_start + timedelta(minutes=30)
 
 
 def test_without_a_scheduler_scheduling_is_a_no_op(app, monkeypatch):
@@ -229,3 +235,33 @@ def test_sync_now_with_a_running_scheduler_adds_a_one_off_job(app, started):
     with db.connection_context():
         assert scheduler.reconcile() == 0
     assert scheduler._scheduler.get_job(f"sync-now-{integration_id}") is not None
+
+
+def test_after_sync_now_the_next_sync_shown_is_the_one_that_runs(app, started, monkeypatch):
+    """The bug: after Sync now the page showed the old schedule's next run, which the
+    period check then skipped as "synced by another process"."""
+    from webapp.freshchat.client import FreshchatError
+
+    def offline(_integration):
+        raise FreshchatError("offline")  # the run starts, then fails at once: no network
+
+    monkeypatch.setattr(sync, "client_factory_for", lambda *_args: offline)
+    monkeypatch.setattr(scheduler, "_app", app)
+    integration_id = make("Main", last_sync_started_at=utcnow() - timedelta(minutes=10))
+    started()
+    old_next = scheduler.next_run_time(integration_id)  # 5 minutes from now
+    assert row(integration_id).next_sync_at == old_next
+
+    scheduler._run_sync(integration_id, "manual")  # Sync now
+    sync_now = row(integration_id).last_sync_started_at
+    assert sync_now > old_next - timedelta(minutes=15)
+    expected = sync_now + timedelta(minutes=15)
+    assert row(integration_id).next_sync_at == expected  # what the page shows
+    assert scheduler.next_run_time(integration_id) == expected  # when this process runs it
+
+    # The old schedule's time comes (another process's job, not yet reconciled): skipped,
+    # and the time shown does not move.
+    scheduler._run_sync(integration_id)
+    assert row(integration_id).last_sync_started_at == sync_now
+    assert row(integration_id).next_sync_at == expected
+    assert scheduler.next_run_time(integration_id) == expected

@@ -65,10 +65,12 @@ def test_a_database_file_from_before_migrations_upgrades_and_keeps_every_row(tmp
 
     database = open_database(f"sqlite:///{path}")
     try:
-        migration, *added = database.schema_changes
-        assert migration == "migration 0001_integration_ids_never_reused: " + schema.describe(
-            "0001_integration_ids_never_reused"
-        )
+        migrations = [line for line in database.schema_changes if line.startswith("migration")]
+        added = database.schema_changes[len(migrations) :]
+        assert migrations == [
+            f"migration {name}: {schema.describe(name)}"
+            for name in ("0001_integration_ids_never_reused", "0002_shared_rate_limits")
+        ]
         # Columns newer models declare, nullable or defaulted, come after the migrations.
         assert added and all(line.startswith("added column ") for line in added)
         assert _rows(database, old_columns) == before
@@ -79,7 +81,7 @@ def test_a_database_file_from_before_migrations_upgrades_and_keeps_every_row(tmp
             assert "AUTOINCREMENT" in ddl
             assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
             assert database.execute_sql("PRAGMA foreign_keys").fetchone() == (1,)
-        assert [applied for _, applied, _ in schema.status(database)] == [True]
+        assert [applied for _, applied, _ in schema.status(database)] == [True, True]
         _ids_are_never_reused(database)
         # A second start finds nothing to do.
         db.initialize(None)
@@ -115,7 +117,8 @@ def test_a_postgresql_database_from_before_migrations_upgrades_and_keeps_every_r
     database = open_database(url)
     try:
         assert [line.split(":")[0] for line in database.schema_changes] == [
-            "migration 0001_integration_ids_never_reused"
+            "migration 0001_integration_ids_never_reused",
+            "migration 0002_shared_rate_limits",
         ]  # the old tables here were made from today's models: no column is missing
         assert _rows(database) == before
         _ids_are_never_reused(database)

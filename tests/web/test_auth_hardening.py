@@ -159,3 +159,24 @@ def test_changing_the_password_ends_earlier_sessions(app, admin):
     assert client.get("/integrations").status_code == 302
     assert second.get("/integrations").status_code == 200  # another admin is not affected
     assert _sign_in(client, ADMIN_USER, "a brand new password").status_code == 303
+
+
+@pytest.mark.parametrize("trusted", [0, 1])
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(app, admin, trusted):
+    """With ``TRUSTED_PROXIES`` the proxy's X-Forwarded-For names the client (a proxy
+    must not make every user share one limit); without it the header is ignored, so a
+    guesser cannot escape the limit by inventing addresses."""
+    from webapp import _trust_proxies
+
+    app.config["TRUSTED_PROXIES"] = trusted
+    _trust_proxies(app)
+    client = app.test_client()
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(LOGIN_MAX_FAILURES):
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        data = {"username": ADMIN_USER, "password": "wrong", "csrf_token": token}
+        assert client.post("/login", data=data, headers=guesser).status_code == 200
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    right = {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token}
+    other = client.post("/login", data=right, headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == (303 if trusted else 429)

@@ -35,30 +35,24 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from webapp import push, push_account, push_body, push_refusals, push_summary
 from webapp.integrations import check_app_key, current_app_key
 from webapp.models import Integration
-from webapp.rate_limit import SlidingWindowLimit
+from webapp.rate_limit import SCOPE_PUSH, SCOPE_PUSH_AUTH, SharedLimit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-_LIMITER_KEY = "push_rate_limiter"
-_FAILURES_KEY = "push_auth_failures"
 EVENTS_PATH = "/freshchat/events"  # under bp.url_prefix
 
 
 def _limiter(
-    app: Flask, name: str = _LIMITER_KEY, setting: str = "PUSH_RATE_LIMIT_PER_MINUTE"
-) -> SlidingWindowLimit:
-    """The app's limit named ``name``, rebuilt when its setting changes."""
-    limiter = app.extensions.get(name)
-    limit = int(app.config[setting])
-    if limiter is None or limiter.limit != limit:
-        limiter = SlidingWindowLimit(limit)
-        app.extensions[name] = limiter
-    return limiter
+    app: Flask, scope: str = SCOPE_PUSH, setting: str = "PUSH_RATE_LIMIT_PER_MINUTE"
+) -> SharedLimit:
+    """The limit ``scope`` as the app's setting says now; its counts are in the database,
+    shared by every process."""
+    return SharedLimit(scope, int(app.config[setting]))
 
 
-def failed_keys_limit(app: Flask) -> SlidingWindowLimit:
+def failed_keys_limit(app: Flask) -> SharedLimit:
     """Failed keys per client address: past the limit, refused without any write."""
-    return _limiter(app, _FAILURES_KEY, "PUSH_AUTH_FAILURES_PER_MINUTE")
+    return _limiter(app, SCOPE_PUSH_AUTH, "PUSH_AUTH_FAILURES_PER_MINUTE")
 
 
 def _refuse(
@@ -97,7 +91,7 @@ def events_endpoint():  # type: ignore[no-untyped-def]
         failures = failed_keys_limit(current_app)
         wait = failures.wait_seconds(address)
         if wait:
-            # A flood of bad keys: answered from memory, nothing is read further or written.
+            # A flood of bad keys: one read of the limit, nothing else read or written.
             response = jsonify({"error": "too many failed keys from this address"})
             response.status_code = 429
             response.headers["Retry-After"] = str(wait)

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -18,7 +17,7 @@ from flask import (
 from webapp.database import write_transaction
 from webapp.forms import ActionForm, LoginForm, SetupForm
 from webapp.models import Admin
-from webapp.rate_limit import SlidingWindowLimit
+from webapp.rate_limit import SCOPE_SIGN_IN, SharedLimit
 from webapp.security import dummy_password_hash, hash_password, verify_password
 from webapp.sessions import end_all_sessions, start_session
 
@@ -63,8 +62,9 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     client = request.remote_addr or "unknown"
     if form.validate_on_submit():
-        # Counted as a failure *before* the password is checked, in one locked step, so
-        # concurrent tries cannot all pass the limit; a success takes the count back.
+        # Counted as a failure *before* the password is checked, in one atomic statement
+        # shared by every process, so concurrent tries (to any process) cannot all pass
+        # the limit; a success takes the count back.
         wait = _failed_logins().check(client)
         if wait:
             form.password.errors.append(
@@ -85,11 +85,9 @@ def login():  # type: ignore[no-untyped-def]
     return render_template("auth/login.html", form=form)
 
 
-def _failed_logins() -> SlidingWindowLimit:
-    """Failed sign-ins per client address; one per app (tests build many in one process)."""
-    return current_app.extensions.setdefault(
-        "failed_logins", SlidingWindowLimit(LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
-    )
+def _failed_logins() -> SharedLimit:
+    """Failed sign-ins per client address, counted in the database (every process)."""
+    return SharedLimit(SCOPE_SIGN_IN, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
 
 
 @bp.post("/logout")
