@@ -26,8 +26,8 @@ Choices:
 * Applied events are kept ``EVENT_RETENTION`` (they are the deduplication memory; a
   re-delivery after that is applied again, which changes nothing), refusals
   ``REFUSAL_RETENTION``.
-* The rate limit counts requests (a batch is one), per key, over a sliding minute, in
-  process memory: one server process is the supported deployment. 0 turns it off.
+* The rate limit counts requests (a batch is one), per key, in the database, so every
+  server process counts against the same limit (``webapp.rate_limit``). 0 turns it off.
 """
 
 from __future__ import annotations

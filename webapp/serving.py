@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> None:  # type: ignore[no-untyped-def]
     """Start the scheduler, then block serving HTTP until interrupted.
 
-    With several server *processes* each one would start a scheduler; that is safe (the
-    database lease lets only one sync per integration run) but wasteful, so run one.
+    With several server processes each starts a scheduler: they agree through the
+    database (the lease, and the next sync due one period after the last start), so an
+    integration still syncs once per period (README, "Several processes").
     """
     import waitress
 
@@ -34,7 +35,14 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
         scheduler.start(app)
         try:
             waitress.serve(
-                wsgi_app or app, host=host, port=port, threads=threads, ident="chat-volume-hub"
+                wsgi_app or app,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="chat-volume-hub",
+                # waitress drops X-Forwarded-* unless told to keep them; with trusted
+                # proxies the app's ProxyFix reads them (webapp._trust_proxies).
+                clear_untrusted_proxy_headers=int(app.config["TRUSTED_PROXIES"]) == 0,
             )
         finally:
             scheduler.shutdown(wait=True)

@@ -7,8 +7,8 @@ against the integration whose key was presented (when it was one of ours):
 ====  ==================================================================================
 401   missing, malformed, unknown, wrong or revoked key; deleted integration (past
       ``PUSH_AUTH_FAILURES_PER_MINUTE`` such failures from one address: 429, not counted)
-429   more than ``PUSH_RATE_LIMIT_PER_MINUTE`` requests in the last 60 s with this key
-      (``Retry-After`` says when the next one will pass)
+429   more than ``PUSH_RATE_LIMIT_PER_MINUTE`` requests a minute with this key, counted
+      across every server process (``Retry-After`` says when the next one will pass)
 415   ``Content-Type`` is not JSON (``application/json`` or ``*/*+json``)
 413   body over ``PUSH_MAX_BODY_BYTES``, or more than ``PUSH_MAX_EVENTS_PER_REQUEST``
       events in one array
