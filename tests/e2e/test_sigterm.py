@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import add_integration, make_test_app
+from tests.e2e.processes import free_port as _free_port
+from tests.e2e.processes import healthy as _healthy
+from tests.e2e.processes import start_flask as _start
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
 from webapp.models import Integration, SyncRun
 from webapp.sync import acquire_lease
 
-ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "acme.freshchat.com"
 ADMIN_KEY = "sim-admin-key-0003"
 DEADLINE = 60.0  # seconds for any condition below; far longer than any of them needs
@@ -79,17 +77,6 @@ def _groups_asked(sim: FreshchatSimulator) -> bool:
     return any(path.endswith("/groups") for _method, path, _status in list(sim.request_log))
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def _assert_cleanly_interrupted(app, integration_id: int) -> None:
     with app.app_context(), db.connection_context():
         integration = Integration.get_by_id(integration_id)
@@ -125,19 +112,6 @@ def _stopped_output(process: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER prints the stacks
         pytest.fail("did not stop after SIGTERM:\n" + process.communicate()[0])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_sigterm_stops_serve_and_its_running_sync(setup, sim):

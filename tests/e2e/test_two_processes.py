@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +39,7 @@ from tests.conftest import (
     csrf_token_from,
     make_test_app,
 )
+from tests.e2e.processes import free_port, healthy, start_flask
 from webapp import integrations as service
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
@@ -49,7 +48,6 @@ from webapp.security import hash_password
 from webapp.templating import when
 from webapp.timeutil import utcnow
 
-ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "acme.freshchat.com"
 ADMIN_KEY = "sim-admin-key-0012"
 DEADLINE = 90.0  # seconds for any condition below; far longer than any of them needs
@@ -112,32 +110,6 @@ def wait_for(condition: Callable[[], object], what: str, servers: list[Server]) 
         time.sleep(0.05)  # polling interval of the condition, not a synchronisation
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _flask(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("two-processes")
@@ -169,15 +141,19 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         }
         servers = []
         for name in ("A", "B"):
-            port = _free_port()
-            process = _flask(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
+            port = free_port()
+            process = start_flask(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
             server = Server(name, process, f"http://127.0.0.1:{port}")
             threading.Thread(target=server.read_output, daemon=True).start()
             servers.append(server)
         session = requests.Session()
         try:
             for server in servers:
-                wait_for(lambda server=server: _healthy(server.url), f"{server.name}", servers)
+                wait_for(
+                    lambda server=server: healthy(f"{server.url}/healthz"),
+                    f"{server.name}",
+                    servers,
+                )
             cluster = Cluster(app, sim, integration_id, push_key, env, servers, session)
             _sign_in(cluster, servers[0], ADMIN_PASSWORD, client="192.0.2.1")
             yield cluster
@@ -247,7 +223,7 @@ def test_one_sync_at_a_time_across_two_servers_and_the_cli(cluster):
     # While it runs, Sync now is refused in both servers, and so is `flask sync`.
     for server in (b, a):
         assert "A sync is already running" in _sync_now(cluster, server)
-    cli = _flask(["sync", "Acme"], cluster.env)
+    cli = start_flask(["sync", "Acme"], cluster.env)
     output = cli.communicate(timeout=DEADLINE)[0]
     assert cli.returncode == 1, output
     assert "another sync of it is running; skipped" in output
