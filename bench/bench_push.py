@@ -154,6 +154,9 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="profile N requests in-process")
     parser.add_argument("--profile-batch", type=int, default=1, help="events per profiled request")
     parser.add_argument("--rate-limit", type=int, default=0, help="push limit per key (0: off)")
+    parser.add_argument(
+        "--limit-cost", type=int, default=0, help="time N checks of the shared push limit alone"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["BENCH_RATE_LIMIT"] = str(args.rate_limit)
@@ -162,6 +165,9 @@ def main() -> None:
         return
     if args.profile:
         profile(args.profile, args.profile_batch)
+        return
+    if args.limit_cost:
+        limit_cost(args.limit_cost)
         return
 
     needed = args.singles + args.batched * len(args.batch)
@@ -229,6 +235,33 @@ def main() -> None:
         finally:
             child.terminate()
             child.wait(timeout=10)
+
+
+def limit_cost(checks: int) -> None:
+    """What the push path's shared rate limit costs per request: ``checks`` allowed checks
+    (one upsert each) on the database ``BENCH_DATABASE_URL`` names (default: a fresh
+    SQLite file), best of five rounds, wall and CPU time of this process."""
+    from webapp.database import open_database
+    from webapp.extensions import db
+    from webapp.rate_limit import SCOPE_PUSH, SharedLimit
+
+    with tempfile.TemporaryDirectory() as workdir:
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir}/limit.db"
+        open_database(url)
+        limit = SharedLimit(SCOPE_PUSH, 10**9)  # far above the load: every check passes
+        best_wall = best_cpu = float("inf")
+        with db.connection_context():
+            for _round in range(5):
+                wall, cpu = time.perf_counter(), time.process_time()
+                for n in range(checks):
+                    assert limit.check(f"key{n % 4}") is None
+                best_wall = min(best_wall, (time.perf_counter() - wall) / checks)
+                best_cpu = min(best_cpu, (time.process_time() - cpu) / checks)
+        engine = url.split(":", 1)[0]
+        print(
+            f"{engine}: one shared-limit check {best_wall * 1e6:.0f} µs wall, "
+            f"{best_cpu * 1e6:.0f} µs CPU (best of 5 rounds of {checks})"
+        )
 
 
 def profile(requests_count: int, batch: int) -> None:

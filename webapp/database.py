@@ -62,6 +62,8 @@ def open_database(url: str) -> Database:
         )
     db.initialize(database)
     database.schema_changes = schema.upgrade(database)  # type: ignore[attr-defined]
+    if not is_sqlite(database):
+        engine_postgresql.after_upgrade(database)
     if is_sqlite(database) and database.database not in ("", ":memory:"):
         # SQLite checkpoints the WAL and syncs the file whenever its *last* connection
         # closes, and every request closes its own: without this idle anchor (opened once

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.engines import outside_query
+from tests.engines import outside_query, postgres_only
 from webapp.extensions import db
 from webapp.models import RateLimit
 from webapp.rate_limit import SharedLimit, prune
@@ -103,3 +103,11 @@ def test_concurrent_checks_never_pass_more_than_the_limit(database):
     for thread in threads:
         thread.join()
     assert results.count(None) == 5 and len(results) == 12
+
+
+@postgres_only
+def test_on_postgresql_the_counts_skip_the_write_ahead_log(database):
+    (persistence,) = outside_query(
+        database, "SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit'"
+    )
+    assert persistence == "u"  # unlogged: no disk flush per push request

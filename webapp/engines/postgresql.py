@@ -30,3 +30,24 @@ def write_transaction(
                 'SELECT 1 FROM "integration" WHERE "id" = %s FOR UPDATE', (integration_id,)
             )
         yield
+
+
+# Tables whose rows may be lost in a crash without harm: rate-limit counts (a restart of
+# the server may forget them, as it always did when they lived in process memory).
+UNLOGGED_TABLES = ("rate_limit",)
+
+
+def after_upgrade(database: Database) -> None:
+    """Make ``UNLOGGED_TABLES`` unlogged (once: the change rewrites the table).
+
+    Their rows change on every push request; unlogged, a commit that only touches them
+    does not wait for the write-ahead log to reach the disk, so the shared rate limit
+    does not add a second disk flush to each request.
+    """
+    with database.connection_context():
+        for table in UNLOGGED_TABLES:
+            logged = database.execute_sql(
+                "SELECT relpersistence = 'p' FROM pg_class WHERE oid = to_regclass(%s)", (table,)
+            ).fetchone()
+            if logged and logged[0]:
+                database.execute_sql(f'ALTER TABLE "{table}" SET UNLOGGED')
