@@ -1,4 +1,9 @@
-"""Adds table rate_limit: push and sign-in limits kept in the database, shared by processes."""
+"""Adds table rate_limit: push and sign-in limits kept in the database, shared by processes.
+
+No existing table or column changes. On PostgreSQL the table is made unlogged at start
+(``webapp.engines.postgresql.after_upgrade``): its counts may be lost in a crash, as they
+were when they lived in process memory.
+"""
 
 from peewee import Database
 
