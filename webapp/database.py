@@ -93,6 +93,13 @@ def write_transaction(
     )
 
 
+def now_seconds_sql() -> str:
+    """SQL for "now" in Unix seconds on the *database's* clock: one clock for every
+    process, wherever they run (time limits shared between processes need that)."""
+    engine = engine_sqlite if is_sqlite(db.obj) else engine_postgresql
+    return engine.NOW_SECONDS_SQL
+
+
 # --------------------------------------------------------------------------- prepared text
 
 # SQLite builds before 3.32 allow 999 bound variables per statement; stay under that so the

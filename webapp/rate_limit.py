@@ -14,15 +14,15 @@ then ``limit`` per ``window``, like a sliding window, but the whole check-and-co
 on both engines without a lock or a transaction of its own, and the same cost whatever
 the limit. That statement is the whole price on the push path (see ``bench/README.md``).
 
-Times are Unix seconds from the wall clock, the one clock processes share.
+Times are Unix seconds on the database's clock, the one clock every process shares.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
+from webapp.database import now_seconds_sql
 from webapp.extensions import db
 from webapp.models import RateLimit
 
@@ -33,20 +33,33 @@ SCOPE_PUSH_AUTH = "push-auth"  # failed keys per client address
 SCOPE_SIGN_IN = "sign-in"  # failed sign-ins per client address
 
 
-def _sql(text: str) -> str:
-    return text.replace("?", db.obj.param)
+def _now(clock: Callable[[], float] | None) -> tuple[str, list[object]]:
+    """The time for a statement: SQL reading the database's clock, or a placeholder and its
+    value (a given clock, in tests), that value repeated wherever the SQL is."""
+    if clock is None:
+        return now_seconds_sql(), []
+    return "?", [clock()]
+
+
+def _execute(sql: str, params: list[object]):  # type: ignore[no-untyped-def]
+    return db.execute_sql(sql.replace("?", db.obj.param), params)
 
 
 class SharedLimit:
     """At most ``limit`` hits per subject in a burst, and ``limit`` per ``window`` seconds
-    after it; a ``limit`` of 0 or less turns the limit off (nothing is read or written)."""
+    after it; a ``limit`` of 0 or less turns the limit off (nothing is read or written).
+
+    Time is the database's clock, one for every process even on several hosts (a few ms of
+    skew between process clocks would refuse the last hit of a quick burst); ``clock``
+    replaces it in tests.
+    """
 
     def __init__(
         self,
         scope: str,
         limit: int,
         window: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.scope = scope
         self.limit = limit
@@ -56,30 +69,28 @@ class SharedLimit:
         # A hit is allowed while the key's tat is at most this far ahead of now.
         self.tolerance = window - self.interval
 
-    def _count(self, subject: str, now: float, *, only_if_allowed: bool) -> bool:
+    def _count(self, subject: str, *, only_if_allowed: bool) -> bool:
         """Move the subject's tat on by one hit; with ``only_if_allowed``, only when the hit
         is within the limit. True when it was counted."""
+        now, at = _now(self.clock)
         sql = (
-            f'INSERT INTO "{_TABLE}" ("scope", "subject", "tat") VALUES (?, ?, ?) '
+            f'INSERT INTO "{_TABLE}" ("scope", "subject", "tat") VALUES (?, ?, {now} + ?) '
             f'ON CONFLICT ("scope", "subject") DO UPDATE SET "tat" = '
-            f'(CASE WHEN "{_TABLE}"."tat" > ? THEN "{_TABLE}"."tat" ELSE ? END) + ?'
+            f'(CASE WHEN "{_TABLE}"."tat" > {now} THEN "{_TABLE}"."tat" ELSE {now} END) + ?'
         )
-        params: list[object] = [self.scope, subject, now + self.interval, now, now, self.interval]
+        params = [self.scope, subject, *at, self.interval, *at, *at, self.interval]
         if only_if_allowed:
-            sql += f' WHERE "{_TABLE}"."tat" <= ?'
-            params.append(now + self.tolerance)
-        cursor = db.execute_sql(_sql(sql), params)
-        return cursor.rowcount == 1
+            sql += f' WHERE "{_TABLE}"."tat" <= {now} + ?'
+            params += [*at, self.tolerance]
+        return _execute(sql, params).rowcount == 1
 
-    def _wait(self, subject: str, now: float) -> int:
-        cursor = db.execute_sql(
-            _sql(f'SELECT "tat" FROM "{_TABLE}" WHERE "scope" = ? AND "subject" = ?'),
-            (self.scope, subject),
-        )
-        row = cursor.fetchone()
+    def _wait(self, subject: str) -> int:
+        now, at = _now(self.clock)
+        sql = f'SELECT "tat" - {now} FROM "{_TABLE}" WHERE "scope" = ? AND "subject" = ?'
+        row = _execute(sql, [*at, self.scope, subject]).fetchone()
         if row is None:
             return 0
-        ahead = float(row[0]) - now - self.tolerance
+        ahead = float(row[0]) - self.tolerance
         return max(1, math.ceil(ahead)) if ahead > 0 else 0
 
     def check(self, subject: str) -> int | None:
@@ -89,21 +100,20 @@ class SharedLimit:
         """
         if self.limit <= 0:
             return None
-        now = self.clock()
-        if self._count(subject, now, only_if_allowed=True):
+        if self._count(subject, only_if_allowed=True):
             return None
-        return self._wait(subject, now) or 1  # refused: the row exists and is ahead
+        return self._wait(subject) or 1  # refused: the row exists and is ahead
 
     def wait_seconds(self, subject: str) -> int:
         """0 when ``subject`` is under the limit, else seconds until it will be."""
         if self.limit <= 0:
             return 0
-        return self._wait(subject, self.clock())
+        return self._wait(subject)
 
     def record(self, subject: str) -> None:
         """Count one hit (a failed key, say) against ``subject``, allowed or not."""
         if self.limit > 0:
-            self._count(subject, self.clock(), only_if_allowed=False)
+            self._count(subject, only_if_allowed=False)
 
     def forget(self, subject: str) -> None:
         """Drop ``subject``'s hits (a successful sign-in clears the failures before it)."""
@@ -112,8 +122,8 @@ class SharedLimit:
         ).execute()
 
 
-def prune(now: float | None = None) -> int:
+def prune(clock: Callable[[], float] | None = None) -> int:
     """Delete keys whose hits have all run out (a missing row means the same): the table
     keeps only clients seen in the last window. Returns how many went."""
-    now = time.time() if now is None else now
-    return RateLimit.delete().where(RateLimit.tat <= now).execute()
+    now, at = _now(clock)
+    return _execute(f'DELETE FROM "{_TABLE}" WHERE "tat" <= {now}', at).rowcount

@@ -77,6 +77,11 @@ class Server:
     process: subprocess.Popen
     url: str
     lines: list[str] = field(default_factory=list)
+    # This server's browser session, signed in by the fixture. One per server: a cookie
+    # one process has just refreshed can carry a signing time a few ms ahead of another
+    # process's clock (the time-shifted CI run gives each process its own small offset;
+    # so can hosts), and Flask refuses signatures from the future.
+    session: requests.Session = field(default_factory=requests.Session)
 
     def read_output(self) -> None:
         assert self.process.stdout is not None
@@ -95,7 +100,6 @@ class Cluster:
     push_key: str
     env: dict[str, str]
     servers: list[Server]
-    session: requests.Session  # signed in (the cookie works on both servers)
 
 
 def wait_for(condition: Callable[[], object], what: str, servers: list[Server]) -> None:
@@ -146,7 +150,6 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             server = Server(name, process, f"http://127.0.0.1:{port}")
             threading.Thread(target=server.read_output, daemon=True).start()
             servers.append(server)
-        session = requests.Session()
         try:
             for server in servers:
                 wait_for(
@@ -154,8 +157,9 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
                     f"{server.name}",
                     servers,
                 )
-            cluster = Cluster(app, sim, integration_id, push_key, env, servers, session)
-            _sign_in(cluster, servers[0], ADMIN_PASSWORD, client="192.0.2.1")
+            cluster = Cluster(app, sim, integration_id, push_key, env, servers)
+            for server in servers:
+                assert _sign_in(server, ADMIN_PASSWORD, client="192.0.2.1") == 303
             yield cluster
         finally:
             sim.gate.set()
@@ -166,14 +170,14 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
                     server.process.wait(timeout=DEADLINE)
                 except subprocess.TimeoutExpired:
                     server.process.kill()
-            session.close()
+                server.session.close()
             db.initialize(None)
 
 
-def _sign_in(cluster: Cluster, server: Server, password: str, *, client: str) -> int:
+def _sign_in(server: Server, password: str, *, client: str) -> int:
     forwarded = {"X-Forwarded-For": client}
-    page = cluster.session.get(f"{server.url}/login", headers=forwarded, timeout=30)
-    response = cluster.session.post(
+    page = server.session.get(f"{server.url}/login", headers=forwarded, timeout=30)
+    response = server.session.post(
         f"{server.url}/login",
         data={
             "username": ADMIN_USER,
@@ -190,8 +194,8 @@ def _sign_in(cluster: Cluster, server: Server, password: str, *, client: str) ->
 def _sync_now(cluster: Cluster, server: Server) -> str:
     """Press Sync now on ``server``'s integration page; the panel's message."""
     page = f"{server.url}/integrations/{cluster.integration_id}"
-    token = csrf_token_from(cluster.session.get(page, timeout=30).text)
-    response = cluster.session.post(
+    token = csrf_token_from(server.session.get(page, timeout=30).text)
+    response = server.session.post(
         f"{page}/sync",
         headers={"HX-Request": "true", "X-CSRFToken": token},
         timeout=30,
@@ -236,9 +240,10 @@ def test_one_sync_at_a_time_across_two_servers_and_the_cli(cluster):
 
 
 def _next_shown(cluster: Cluster, server: Server) -> str:
-    page = cluster.session.get(
+    page = server.session.get(
         f"{server.url}/integrations/{cluster.integration_id}", timeout=30
     ).text
+    assert 'id="sync-next">' in page, f"{server.name}: no next sync shown:\n{page}"
     start = page.index('id="sync-next">') + len('id="sync-next">')
     return page[start : page.index("<", start)]
 
@@ -273,15 +278,14 @@ def test_the_sign_in_throttle_is_shared(cluster):
     a, b = cluster.servers
     guesser = "203.0.113.7"
     answers = [
-        _sign_in(cluster, (a, b)[n % 2], "wrong password", client=guesser)
-        for n in range(LOGIN_MAX_FAILURES)
+        _sign_in((a, b)[n % 2], "wrong password", client=guesser) for n in range(LOGIN_MAX_FAILURES)
     ]
     assert answers == [200] * LOGIN_MAX_FAILURES  # the form again, with the error
     # Spread over both servers, the failures add up: both refuse now, the right password
     # too; another client is not held up.
     for server in (a, b):
-        assert _sign_in(cluster, server, ADMIN_PASSWORD, client=guesser) == 429
-    assert _sign_in(cluster, b, ADMIN_PASSWORD, client="198.51.100.2") == 303
+        assert _sign_in(server, ADMIN_PASSWORD, client=guesser) == 429
+    assert _sign_in(b, ADMIN_PASSWORD, client="198.51.100.2") == 303
 
 
 def _events(cluster: Cluster) -> list[dict]:

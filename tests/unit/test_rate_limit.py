@@ -77,7 +77,7 @@ def test_prune_drops_only_keys_whose_hits_ran_out(database):
     limit.check("old")
     now[0] += 31
     limit.check("recent")
-    assert prune(now[0]) == 1
+    assert prune(lambda: now[0]) == 1
     assert [row.subject for row in RateLimit.select()] == ["recent"]
     assert limit.check("recent") is None and limit.check("recent") == 30
 
@@ -111,3 +111,12 @@ def test_on_postgresql_the_counts_skip_the_write_ahead_log(database):
         database, "SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit'"
     )
     assert persistence == "u"  # unlogged: no disk flush per push request
+
+
+def test_without_a_given_clock_the_database_clock_counts(database):
+    """The default: every process reads the time from the database, one clock for all."""
+    limit = SharedLimit("push", 2, window=60)
+    assert limit.check("k") is None and limit.check("k") is None
+    assert 29 <= limit.check("k") <= 30 and 29 <= limit.wait_seconds("k") <= 30
+    assert prune() == 0  # its hits have not run out
+    assert RateLimit.select().count() == 1

@@ -9,6 +9,9 @@ from peewee import Database
 
 FIELD_TYPES = {"NEVER_REUSED_ID": "INTEGER", "NEVER_REUSED_ID_SUFFIX": "AUTOINCREMENT"}
 
+# Unix seconds (ms precision), the same value everywhere within one statement.
+NOW_SECONDS_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
+
 
 def write_transaction(
     database: Database, *, integration_id: int | None, table: str | None
