@@ -102,6 +102,20 @@ def browser():
         chromium.close()
 
 
+def collect_page_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """JavaScript errors and Content-Security-Policy reports of ``page``, as they happen:
+    whatever a test does, the policy must never have to block anything."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return errors
+
+
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser context per test (own cookies), with clipboard access for Copy."""
@@ -109,15 +123,7 @@ def page(browser, live_server):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Whatever a test does, the Content-Security-Policy must never have to block anything.
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    errors = collect_page_errors(page)
     yield page
     context.close()
     assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import collect_page_errors
 from webapp.models import Admin
 from webapp.security import hash_password
 
@@ -22,14 +23,7 @@ def test_new_integration_preselects_the_browser_zone(browser, live_server, brows
     context = browser.new_context(base_url=live_server.url, timezone_id=browser_zone)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    errors = collect_page_errors(page)
     try:
         page.goto("/integrations/new/freshchat")
         page.get_by_label("Username").fill(USERNAME)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -36,3 +37,19 @@ def healthy(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def server_env(app, folder: Path, api_url: str, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment a ``flask`` subprocess needs to open ``app``'s database and secrets
+    and reach the simulated Freshchat at ``api_url``; ``settings`` add more variables."""
+    return {
+        **os.environ,
+        "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SECRET_KEY": "test-secret",
+        "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
+        "FRESHCHAT_API_URL": api_url,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONFAULTHANDLER": "1",
+        **settings,
+    }

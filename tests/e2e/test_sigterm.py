@@ -9,7 +9,6 @@ Every wait below is on a condition (a request seen, a row written, the process e
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -20,6 +19,7 @@ import pytest
 from tests.conftest import add_integration, make_test_app
 from tests.e2e.processes import free_port as _free_port
 from tests.e2e.processes import healthy as _healthy
+from tests.e2e.processes import server_env
 from tests.e2e.processes import start_flask as _start
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
@@ -57,16 +57,7 @@ def setup(tmp_path, sim):
     api_url = sim.server.api_url_template
     app = make_test_app(tmp_path, FRESHCHAT_API_URL=api_url)
     integration_id = add_integration(app, "Acme", DOMAIN, ADMIN_KEY)
-    env = {
-        **os.environ,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "SECRET_KEY": "test-secret",
-        "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-        "FRESHCHAT_API_URL": api_url,
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONFAULTHANDLER": "1",
-    }
+    env = server_env(app, tmp_path, api_url)
     # The first request of a sync (the groups list) is told to come back in 4 minutes.
     sim.faults.inject("429", times=None, retry_after=240, path_contains="/groups")
     yield app, integration_id, env

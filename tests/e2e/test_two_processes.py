@@ -20,7 +20,6 @@ Proven, each by its own test, in this order on the same pair of servers:
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -39,7 +38,7 @@ from tests.conftest import (
     csrf_token_from,
     make_test_app,
 )
-from tests.e2e.processes import free_port, healthy, start_flask
+from tests.e2e.processes import free_port, healthy, server_env, start_flask
 from webapp import integrations as service
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
@@ -128,21 +127,16 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         with app.app_context(), db.connection_context():
             Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
             push_key = service.issue_app_key(Integration.get_by_id(integration_id)).plaintext
-        env = {
-            **os.environ,
-            "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "SECRET_KEY": "test-secret",
-            "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-            "FRESHCHAT_API_URL": api_url,
-            "EXTRACT_POLL_SECONDS": "0.05",
-            "FRESHCHAT_TIMEOUT_SECONDS": str(DEADLINE),  # a request held at the gate waits
-            "PUSH_RATE_LIMIT_PER_MINUTE": str(PUSH_LIMIT),
-            "PUSH_AUTH_FAILURES_PER_MINUTE": str(FAILED_KEYS_LIMIT),
-            "TRUSTED_PROXIES": "1",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONFAULTHANDLER": "1",
-        }
+        env = server_env(
+            app,
+            folder,
+            api_url,
+            EXTRACT_POLL_SECONDS="0.05",
+            FRESHCHAT_TIMEOUT_SECONDS=str(DEADLINE),  # a request held at the gate waits
+            PUSH_RATE_LIMIT_PER_MINUTE=str(PUSH_LIMIT),
+            PUSH_AUTH_FAILURES_PER_MINUTE=str(FAILED_KEYS_LIMIT),
+            TRUSTED_PROXIES="1",
+        )
         servers = []
         for name in ("A", "B"):
             port = free_port()
