@@ -46,3 +46,6 @@ def sign_in(page: Page, path: str) -> None:
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Signed in once the browser has left the sign-in page: a test that navigates before
+    # then (a reload) races the sign-in's own navigation.
+    page.wait_for_url(lambda url: "/login" not in url)
