@@ -9,6 +9,7 @@ fall-back day in Europe: the ranges here are computed from the midnights, never 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,30 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or UTC_NAME)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(UTC_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class ShownZone:
+    """The zone a page shows times in, and the name the integration chose.
+
+    They differ only when the chosen zone is unknown here (see ``zone``): pages then show
+    UTC and say why, in one note (``macros/zone.html``).
+    """
+
+    tz: ZoneInfo
+    chosen: str
+
+    @property
+    def name(self) -> str:
+        return self.tz.key
+
+    @property
+    def fallback(self) -> bool:
+        return self.tz.key != (self.chosen or UTC_NAME)
+
+
+def shown_zone(name: str | None) -> ShownZone:
+    return ShownZone(zone(name), name or "")
 
 
 def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:

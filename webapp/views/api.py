@@ -32,9 +32,8 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from webapp import push, push_account, push_body, push_refusals, push_summary
-from webapp.integrations import check_app_key, current_app_key
-from webapp.models import Integration
+from webapp import push, push_account, push_body, push_refusals
+from webapp.integrations import check_app_key
 from webapp.rate_limit import SCOPE_PUSH, SCOPE_PUSH_AUTH, SharedLimit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -182,26 +181,6 @@ def events_url() -> str:
     return base.rstrip("/") + path
 
 
-def _size_text(size: int) -> str:
-    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {unit}"
-    return f"{size} bytes"
-
-
-def push_section(integration: Integration) -> dict[str, Any]:
-    """Everything ``integrations/_push_section.html`` shows, read from the database."""
-    config = current_app.config
-    return {
-        "summary": push_summary.summary(integration),
-        "url": events_url(),
-        "key": current_app_key(integration),
-        "max_body": _size_text(int(config["PUSH_MAX_BODY_BYTES"])),
-        "max_events": int(config["PUSH_MAX_EVENTS_PER_REQUEST"]),
-        "rate_limit": int(config["PUSH_RATE_LIMIT_PER_MINUTE"]),
-    }
-
-
 class _UnsavedSession(SecureCookieSession):
     """An empty session that is never read from nor written to a cookie."""
 
@@ -241,7 +220,8 @@ class _NoSessionForEvents(SessionInterface):
 
 @bp.record_once
 def _register_template_global(state: BlueprintSetupState) -> None:
-    state.app.jinja_env.globals["push_section"] = push_section
+    # A URL, formatted from the request and settings (no query): the install steps quote it.
+    state.app.jinja_env.globals["events_url"] = lambda _integration=None: events_url()
 
 
 @bp.record_once

@@ -1,7 +1,7 @@
 """The integration page's real-time set-up: companion-app download, Freshchat webhooks.
 
-Pages get their figures from ``realtime_section(integration)`` (a template global, like
-the push section's), built by ``webapp.realtime`` from the database.
+Sections get their figures from ``integration_page.realtime_section``, as the whole page
+does.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -21,8 +20,8 @@ from flask.blueprints import BlueprintSetupState
 
 from webapp import companion_package, webhook_intake
 from webapp.freshchat import webhooks
+from webapp.integration_page import realtime_section
 from webapp.models import Integration
-from webapp.realtime import RealtimeSection, build_section
 from webapp.views.api import EVENTS_PATH, events_url
 
 bp = Blueprint("companion", __name__)
@@ -35,21 +34,6 @@ def server_url() -> str:
     url = events_url()
     suffix = API_PREFIX + EVENTS_PATH
     return url[: -len(suffix)] if url.endswith(suffix) else url
-
-
-def realtime_section(integration: Integration) -> RealtimeSection:
-    """Read once per request: the page shows it in three places."""
-    cache = g.setdefault("realtime_sections", {})
-    if integration.id not in cache:
-        endpoint = webhook_intake.endpoint_for(integration)
-        base = server_url()
-        cache[integration.id] = build_section(
-            integration,
-            server_url=base,
-            webhook_url=webhook_intake.webhook_url(base, endpoint.token) if endpoint else None,
-            endpoint=endpoint,
-        )
-    return cache[integration.id]
 
 
 def _integration(integration_id: int) -> Integration:
@@ -80,7 +64,7 @@ def _render_section(integration: Integration, *, key_text: str = "", error: str 
     return render_template(
         "integrations/_webhooks_section.html",
         integration=integration,
-        rt=realtime_section(integration),
+        rt=realtime_section(integration, server_url=server_url()),
         key_text=key_text,
         key_error=error,
     )
@@ -137,5 +121,4 @@ def remove_key(integration_id: int):  # type: ignore[no-untyped-def]
 
 @bp.record_once
 def _register_template_global(state: BlueprintSetupState) -> None:
-    state.app.jinja_env.globals["realtime_section"] = realtime_section
     state.app.jinja_env.globals["companion_zip_name"] = companion_package.ZIP_NAME

@@ -18,12 +18,6 @@ from webapp.views.integrations import get_integration
 bp = Blueprint("data_access", __name__)
 
 
-@bp.app_template_global()
-def diagnosis_of(integration: Integration) -> diagnose.Diagnosis | None:
-    """The latest check of this integration held by this process (memory, no query)."""
-    return diagnose.latest(integration.id)
-
-
 def _panel(integration: Integration, message: str | None = None):  # type: ignore[no-untyped-def]
     response = current_app.make_response(
         render_template(

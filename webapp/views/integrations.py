@@ -17,11 +17,12 @@ from flask import (
     url_for,
 )
 
-from webapp import integration_list, overlaps, scheduler
+from webapp import integration_list, integration_page, scheduler
 from webapp import integrations as service
 from webapp.connection import check_credentials
-from webapp.forms import ActionForm, DeleteForm, IntegrationForm
+from webapp.forms import DeleteForm, IntegrationForm
 from webapp.models import Integration
+from webapp.status import describe
 
 bp = Blueprint("integrations", __name__)
 
@@ -183,16 +184,32 @@ def test_connection(integration_id: int | None = None):  # type: ignore[no-untyp
     )
 
 
+def build_page(integration: Integration) -> integration_page.IntegrationPage:
+    """The page's data for this request (URLs, settings, the statistics' query string)."""
+    from webapp.views.api import events_url
+    from webapp.views.companion import server_url
+    from webapp.views.stats import detail_panel
+
+    config = current_app.config
+    return integration_page.build(
+        integration,
+        events_url=events_url(),
+        server_url=server_url(),
+        limits=integration_page.PushLimits(
+            max_body_bytes=int(config["PUSH_MAX_BODY_BYTES"]),
+            max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]),
+            rate_limit=int(config["PUSH_RATE_LIMIT_PER_MINUTE"]),
+        ),
+        stats=detail_panel(integration),
+    )
+
+
 @bp.get("/integrations/<int:integration_id>")
 def detail(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id, allow_deleted=True)
+    page = build_page(integration)
     return render_template(
-        "integrations/detail.html",
-        integration=integration,
-        app_key=service.current_app_key(integration),
-        new_key=None,
-        action_form=ActionForm(),
-        overlap=overlaps.overlap_of(integration),
+        "integrations/detail.html", page=page, integration=integration, new_key=None
     )
 
 
@@ -200,7 +217,9 @@ def detail(integration_id: int):  # type: ignore[no-untyped-def]
 def status_badge(integration_id: int):  # type: ignore[no-untyped-def]
     """The heading's badge, refetched when the sync panel says a run ended."""
     integration = get_integration(integration_id, allow_deleted=True)
-    return render_template("integrations/_status_badge.html", integration=integration)
+    return render_template(
+        "integrations/_status_badge.html", integration=integration, status=describe(integration)
+    )
 
 
 @bp.post("/integrations/<int:integration_id>/pause")
@@ -259,17 +278,24 @@ def app_key(integration_id: int):  # type: ignore[no-untyped-def]
     """Generate (or regenerate) the companion-app key; its plaintext is shown only here."""
     integration = get_integration(integration_id)
     new_key = service.issue_app_key(integration)
-    context = dict(
-        integration=integration,
-        app_key=service.current_app_key(integration),
-        new_key=new_key.plaintext,
-        action_form=ActionForm(),
-        overlap=overlaps.overlap_of(integration),
-    )
     if request.htmx:
-        body = render_template("integrations/_app_key.html", **context)
+        from webapp.views.companion import server_url
+
+        body = render_template(
+            "integrations/_app_key.html",
+            integration=integration,
+            app_key=service.current_app_key(integration),
+            new_key=new_key.plaintext,
+            rt=integration_page.realtime_section(integration, server_url=server_url()),
+        )
     else:
-        body = render_template("integrations/detail.html", **context)
+        page = build_page(integration)
+        body = render_template(
+            "integrations/detail.html",
+            page=page,
+            integration=integration,
+            new_key=new_key.plaintext,
+        )
     response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
     return response

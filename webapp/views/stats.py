@@ -59,6 +59,7 @@ from webapp.series import SeriesOptions, check_range, export_kind, option_values
 from webapp.series import absence as series_absence
 from webapp.timeutil import INTERVAL, iso_z, now_from
 from webapp.views.integrations import get_integration
+from webapp.wording import quantity
 
 bp = Blueprint("stats", __name__)
 
@@ -77,14 +78,6 @@ ABSENT_TITLES = {
     NOT_IMPORTED: "Before the imported history: not imported, so not counted",
     NOT_YET: "Later than now: nothing to count yet",
 }
-
-
-def quantity(count: int, noun: str, nouns: str | None = None) -> str:
-    """``1 contact``, ``2 contacts``: every count shown with a noun goes through here."""
-    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
-
-
-bp.add_app_template_global(quantity, "quantity")
 
 
 # --------------------------------------------------------------------------- state
@@ -461,14 +454,9 @@ def render_panel(integration: Integration, args: Mapping[str, str], host: str) -
     return Markup(render_template("stats/_panel.html", **context))
 
 
-@bp.app_context_processor
-def _panel_global() -> dict[str, Any]:
-    """``stats_panel(integration)`` for the integration's page (its query string is ours)."""
-
-    def stats_panel(integration: Integration) -> Markup:
-        return render_panel(integration, request.args, HOST_DETAIL)
-
-    return {"stats_panel": stats_panel}
+def detail_panel(integration: Integration) -> Markup:
+    """The panel on the integration's page (its query string is the panel's)."""
+    return render_panel(integration, request.args, HOST_DETAIL)
 
 
 def _wants_partial() -> bool:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from webapp import scheduler
+from webapp.integration_page import sync_section
 from webapp.models import Integration, SyncRun
-from webapp.status import active_run, describe, lease_held
+from webapp.status import active_run, lease_held
 from webapp.views.integrations import get_integration
 
 bp = Blueprint("sync", __name__)
 
-HISTORY_LIMIT = 10
 # After "Sync now" the run starts in the background a moment later; the panel keeps
 # polling this long for it to appear before it gives up and shows the state it has.
 START_WAIT_SECONDS = 30.0
@@ -26,17 +26,6 @@ class Waiting:
 
     after: int  # the newest run id when the button was pressed
     until: float  # epoch seconds
-
-
-@bp.app_template_global()
-def sync_history(integration: Integration, limit: int = HISTORY_LIMIT) -> list[SyncRun]:
-    """The most recent runs, newest first: the full page and the panel show the same."""
-    return list(
-        SyncRun.select()
-        .where(SyncRun.integration == integration)
-        .order_by(SyncRun.id.desc())
-        .limit(limit)
-    )
 
 
 def _latest_run_id(integration: Integration) -> int:
@@ -61,12 +50,13 @@ def _panel(  # type: ignore[no-untyped-def]
     Other regions (heading badge, list, statistics) refetch on ``sync-changed``, so it is
     sent only on those two transitions, never on every poll of a run in progress.
     """
+    section = sync_section(integration)
     response = current_app.make_response(
         render_template(
             "sync/_panel.html",
             integration=integration,
-            status=describe(integration),
-            history=sync_history(integration),
+            status=section.status,
+            history=section.history,
             message=message,
             waiting=waiting,
         )
