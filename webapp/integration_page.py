@@ -12,13 +12,13 @@ builds that section, so the page and its partials cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from webapp import diagnose, overlaps, push_summary, webhook_intake
 from webapp.display_time import ShownZone, shown_zone
 from webapp.integrations import current_app_key
 from webapp.models import ApiKey, Integration, SyncRun
 from webapp.realtime import RealtimeSection, build_section
+from webapp.stats_panel import StatsPanel
 from webapp.status import Status, describe
 
 HISTORY_LIMIT = 10
@@ -67,7 +67,7 @@ class IntegrationPage:
     app_key: ApiKey | None
     overlap: overlaps.Overlap
     diagnosis: diagnose.Diagnosis | None
-    stats: Any  # webapp.stats_panel.StatsPanel, built by the view for its query string
+    stats: StatsPanel  # built by the view, for its query string (``stats_page``)
     push: PushSection | None
     realtime: RealtimeSection | None
 
@@ -128,7 +128,7 @@ def build(
     events_url: str,
     server_url: str,
     limits: PushLimits,
-    stats: Any,
+    stats: StatsPanel,
 ) -> IntegrationPage:
     key = current_app_key(integration)
     live = not integration.is_deleted

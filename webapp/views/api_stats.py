@@ -16,8 +16,8 @@ from webapp.export_checks import api_end_refusal
 from webapp.integrations import check_app_key
 from webapp.models import Admin, Integration
 from webapp.series import check_range, parse_options, range_end
+from webapp.stats_page import export_response
 from webapp.timeutil import now_from
-from webapp.views.stats import export_response
 
 bp = Blueprint("api_stats", __name__, url_prefix="/api/v1")
 

@@ -22,6 +22,7 @@ from webapp import integrations as service
 from webapp.connection import check_credentials
 from webapp.forms import DeleteForm, IntegrationForm
 from webapp.models import Integration
+from webapp.stats_page import HOST_DETAIL, load_panel
 from webapp.status import describe
 
 bp = Blueprint("integrations", __name__)
@@ -188,7 +189,6 @@ def build_page(integration: Integration) -> integration_page.IntegrationPage:
     """The page's data for this request (URLs, settings, the statistics' query string)."""
     from webapp.views.api import events_url
     from webapp.views.companion import server_url
-    from webapp.views.stats import detail_panel
 
     config = current_app.config
     return integration_page.build(
@@ -200,7 +200,7 @@ def build_page(integration: Integration) -> integration_page.IntegrationPage:
             max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]),
             rate_limit=int(config["PUSH_RATE_LIMIT_PER_MINUTE"]),
         ),
-        stats=detail_panel(integration),
+        stats=load_panel(integration, request.args, HOST_DETAIL),
     )
 
 

@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from webapp.compare_chart import MODES, compare_chart_svg
 from webapp.display_time import period_days, period_range, zone
 from webapp.queue_compare import BANDS, build_comparison
+from webapp.stats_state import parse_state
 from webapp.timeutil import now_from
 from webapp.views.integrations import get_integration
-from webapp.views.stats import parse_state
 
 bp = Blueprint("stats_compare", __name__)
 MODE_LABELS = {"stacked": "Stacked", "grouped": "Side by side"}
