@@ -24,6 +24,8 @@ from webapp.forms import DeleteForm, IntegrationForm
 from webapp.models import Integration
 from webapp.stats_page import HOST_DETAIL, load_panel
 from webapp.status import describe
+from webapp.views.api import events_url
+from webapp.views.companion import server_url
 
 bp = Blueprint("integrations", __name__)
 
@@ -187,9 +189,6 @@ def test_connection(integration_id: int | None = None):  # type: ignore[no-untyp
 
 def build_page(integration: Integration) -> integration_page.IntegrationPage:
     """The page's data for this request (URLs, settings, the statistics' query string)."""
-    from webapp.views.api import events_url
-    from webapp.views.companion import server_url
-
     config = current_app.config
     return integration_page.build(
         integration,
@@ -279,8 +278,6 @@ def app_key(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     new_key = service.issue_app_key(integration)
     if request.htmx:
-        from webapp.views.companion import server_url
-
         body = render_template(
             "integrations/_app_key.html",
             integration=integration,
