@@ -8,7 +8,9 @@ also the URL its day/week/queue links fetch with htmx. Its figures and links are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -18,7 +20,6 @@ from webapp.display_time import DateInputError, zone
 from webapp.models import Integration
 from webapp.stats_explain import explain_view
 from webapp.stats_export_form import (
-    ExportFormView,
     download_query,
     form_view,
     read_export_form,
@@ -139,9 +140,11 @@ def explain_closed(integration_id: int):  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- export
 
 
-def _export_form_partial(integration: Integration, values, error: str | None):  # type: ignore[no-untyped-def]
+def _export_form_partial(  # type: ignore[no-untyped-def]
+    integration: Integration, values: Mapping[str, Any], error: str | None
+):
     """The export form alone, with its message: the htmx answer to a check or a refusal."""
-    form: ExportFormView = form_view(
+    form = form_view(
         values,
         error,
         submitted_hidden(request.args),
