@@ -12,6 +12,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter, Map
 
+from webapp import i18n
 from webapp.config import DEFAULTS, from_environment, instance_secret, new_secret_key
 from webapp.database import open_database
 from webapp.extensions import csrf, db, htmx
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _trust_proxies(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    i18n.init_app(app)
     _register_database_hooks(app)
     app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
@@ -136,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         data_access,
         integrations,
+        language,
         misc,
         stats,
         stats_compare,
@@ -146,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(misc.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(language.bp)
     app.register_blueprint(integrations.bp)
     app.register_blueprint(sync.bp)
     app.register_blueprint(data_access.bp)

@@ -50,6 +50,8 @@ class Admin(BaseModel):
     created_at = DateTimeField(default=utcnow)
     # Incremented on sign-out and password change: ends every earlier session (sessions.py).
     session_version = IntegerField(default=0)
+    # The language chosen in the header's switch (webapp.i18n); none: the browser's.
+    language = CharField(max_length=8, null=True)
 
 
 class Integration(BaseModel):

@@ -28,7 +28,7 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 300.0
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site relative paths, so the login page cannot bounce users elsewhere."""
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
@@ -78,7 +78,7 @@ def login():  # type: ignore[no-untyped-def]
         if verify_password(stored, form.password.data) and admin is not None:
             _failed_logins().forget(client)
             start_session(admin)
-            return redirect(_safe_next(form.next.data), code=303)
+            return redirect(safe_next(form.next.data), code=303)
         form.password.errors.append("Unknown username or wrong password.")
     elif not form.is_submitted():
         form.next.data = request.args.get("next", "")

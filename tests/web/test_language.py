@@ -1,0 +1,90 @@
+"""Which language a page speaks: the admin's saved choice, else the browser's, else English."""
+
+from __future__ import annotations
+
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USER, csrf_token_from
+from tests.html import one, parse, text
+from webapp.extensions import db
+from webapp.models import Admin
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+
+
+def _lang(response) -> str:  # type: ignore[no-untyped-def]
+    return one(parse(response), "html")["lang"]
+
+
+def _nav(response) -> str:  # type: ignore[no-untyped-def]
+    return text(one(parse(response), "header nav"))
+
+
+def test_english_without_a_preference_and_for_languages_we_do_not_speak(admin_client):
+    plain = admin_client.get("/account")
+    assert _lang(plain) == "en" and "Integrations" in _nav(plain)
+    german = admin_client.get("/account", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert _lang(german) == "en" and "Integrations" in _nav(german)
+
+
+def test_browser_language_is_followed_when_the_admin_never_chose(admin_client):
+    page = admin_client.get("/account", headers=FRENCH)
+    assert _lang(page) == "fr"
+    assert "Intégrations" in _nav(page)
+    # The best match, not the first tag: French ranked above English wins.
+    ranked = admin_client.get("/account", headers={"Accept-Language": "de, fr;q=0.8, en;q=0.3"})
+    assert _lang(ranked) == "fr"
+    assert _lang(admin_client.get("/login", headers=FRENCH)) == "fr"
+
+
+def test_switch_is_remembered_across_sign_out_and_in(app, admin_client):
+    response = admin_client.post("/language", {"language": "fr", "next": "/account"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/account")
+    # The choice beats the browser's English.
+    english_browser = {"Accept-Language": "en-GB,en;q=0.9"}
+    page = admin_client.get("/account", headers=english_browser)
+    assert _lang(page) == "fr"
+    switch = one(parse(page), "form.language-switch")
+    assert one(switch, "button[value=fr]")["aria-pressed"] == "true"
+    assert one(switch, "button[value=en]")["aria-pressed"] == "false"
+    with app.app_context(), db.connection_context():
+        assert Admin.get(Admin.username == ADMIN_USER).language == "fr"
+
+    admin_client.post("/logout", {})
+    # Signed out, the sign-in page follows the browser.
+    login = admin_client.client.get("/login", headers=english_browser)
+    assert _lang(login) == "en"
+    admin_client.client.post(
+        "/login",
+        data={
+            "username": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
+            "csrf_token": csrf_token_from(login.get_data(as_text=True)),
+        },
+    )
+    assert _lang(admin_client.get("/account", headers=english_browser)) == "fr"
+
+    admin_client.refresh_token("/account")
+    admin_client.post("/language", {"language": "en", "next": "/account"})
+    assert _lang(admin_client.get("/account", headers=FRENCH)) == "en"
+
+
+def test_an_unknown_language_is_refused_clearly_and_changes_nothing(app, admin_client):
+    for value in ("de", "", "fr-FR", "<b>x</b>"):
+        response = admin_client.post("/language", {"language": value, "next": "/account"})
+        assert response.status_code == 400
+        body = text(parse(response))
+        assert "is not a language of this app" in body and "en, fr" in body
+    with app.app_context(), db.connection_context():
+        assert Admin.get(Admin.username == ADMIN_USER).language is None
+
+
+def test_the_switch_needs_a_csrf_token(app, admin_client):
+    response = admin_client.client.post("/language", data={"language": "fr"})
+    assert response.status_code == 400
+    with app.app_context(), db.connection_context():
+        assert Admin.get(Admin.username == ADMIN_USER).language is None
+
+
+def test_the_switch_only_returns_to_pages_of_this_site(admin_client):
+    response = admin_client.post("/language", {"language": "fr", "next": "//evil.example/x"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/integrations")
