@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
+
 from webapp.timeutil import INTERVAL, UTC_NAME, floor_interval, to_naive_utc
 
 SPANS = ("day", "week")
@@ -126,10 +128,15 @@ def interval_label(value: datetime, tz: ZoneInfo) -> str:
     return local.strftime("%H:%M ") + (local.tzname() or "")
 
 
-def long_label(value: datetime, tz: ZoneInfo) -> str:
-    """``Mon 2026-11-16 09:15 CET``."""
+# Babel patterns of a day and time: English keeps its ISO dates, French reads as French.
+LONG_PATTERNS = {"en": "EEE yyyy-MM-dd HH:mm", "fr": "EEE d MMM y HH:mm"}
+
+
+def long_label(value: datetime, tz: ZoneInfo, *, locale: str = "en") -> str:
+    """``Mon 2026-11-16 09:15 CET``; ``lun. 16 nov. 2026 09:15 CET`` in French."""
     local = to_local(value, tz)
-    return local.strftime("%a %Y-%m-%d %H:%M ") + (local.tzname() or "")
+    pattern = LONG_PATTERNS.get(locale, LONG_PATTERNS["en"])
+    return format_datetime(local, pattern, locale=locale) + " " + (local.tzname() or "")
 
 
 def parse_day(text: str | None, *, name: str = "date") -> date | None:

@@ -4,6 +4,7 @@ so the inline (per-field) check and the final submit give the same answers."""
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, Va
 from webapp import integrations
 from webapp.display_time import long_label, zone
 from webapp.domains import DOMAIN_INPUT_MAX, DomainError, allowed_suffixes, normalise_domain
+from webapp.i18n import current_language
 from webapp.names import name_problem
 from webapp.overlaps import kept_for_domain, overlap_warning
 from webapp.timezones import alias_attribute, grouped_choices
@@ -37,7 +39,13 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-DAYS_HINT = f"Enter a whole number of days from 1 to {integrations.BACKFILL_MAX_DAYS}, e.g. 30"
+def days_hint() -> str:
+    return str(
+        _l(
+            "Enter a whole number of days from 1 to %(most)d, e.g. 30",
+            most=integrations.BACKFILL_MAX_DAYS,
+        )
+    )
 
 
 class WholeDaysField(IntegerField):
@@ -48,20 +56,23 @@ class WholeDaysField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError(f"{DAYS_HINT} (not “{valuelist[0][:20]}”).") from exc
+            shown = valuelist[0][:20]
+            raise ValueError(
+                str(_l("%(hint)s (not “%(shown)s”).", hint=days_hint(), shown=shown))
+            ) from exc
 
 
 def _days_in_range(_form: FlaskForm, field: WholeDaysField) -> None:
     if field.process_errors:
         raise StopValidation()  # the parse error already says what to enter
     if field.data is None or not 1 <= field.data <= integrations.BACKFILL_MAX_DAYS:
-        raise ValidationError(f"{DAYS_HINT}.")
+        raise ValidationError(days_hint() + ".")
 
 
 def _username_field() -> StringField:
     """The same username field for setup and sign-in, so password managers pair them."""
     return StringField(
-        "Username",
+        _l("Username"),
         [DataRequired(), Length(max=80)],
         filters=[_strip],
         render_kw={"autocomplete": "username"},
@@ -71,18 +82,18 @@ def _username_field() -> StringField:
 class SetupForm(FlaskForm):
     username = _username_field()
     password = PasswordField(
-        "Password",
-        [DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")],
+        _l("Password"),
+        [DataRequired(), Length(min=10, max=200, message=_l("Use at least 10 characters."))],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Repeat password",
-        [DataRequired(), EqualTo("password", "The passwords differ.")],
+        _l("Repeat password"),
+        [DataRequired(), EqualTo("password", _l("The passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
 
     def validate_username(self, field: StringField) -> None:
-        problem = name_problem(field.data or "", "The username")
+        problem = name_problem(field.data or "", _l("The username"))
         if problem:
             raise ValidationError(problem)
 
@@ -90,14 +101,14 @@ class SetupForm(FlaskForm):
 class LoginForm(FlaskForm):
     username = _username_field()
     password = PasswordField(
-        "Password",
+        _l("Password"),
         [DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
 
 
-DOMAIN_FIXED = (
+DOMAIN_FIXED = _l(
     "The domain cannot change: this integration's statistics belong to this Freshchat "
     "account. To import another account, add a new integration."
 )
@@ -107,40 +118,45 @@ class IntegrationForm(FlaskForm):
     """Create and edit a Freshchat integration."""
 
     name = StringField(
-        "Name",
-        [DataRequired("Give the integration a name."), Length(max=integrations.NAME_MAX)],
+        _l("Name"),
+        [DataRequired(_l("Give the integration a name.")), Length(max=integrations.NAME_MAX)],
         filters=[_strip],
-        description="Unique; identifies this data source in queues and exports.",
+        description=_l("Unique; identifies this data source in queues and exports."),
     )
     domain = StringField(
-        "Freshchat domain",
-        [DataRequired("Enter your Freshchat domain, for example example.freshchat.com.")],
+        _l("Freshchat domain"),
+        [DataRequired(_l("Enter your Freshchat domain, for example example.freshchat.com."))],
         filters=[_strip],
-        description="Your full Freshchat domain including the subdomain, "
-        "e.g. example.freshchat.com. A pasted URL is fine.",
+        description=_l(
+            "Your full Freshchat domain including the subdomain, "
+            "e.g. example.freshchat.com. A pasted URL is fine."
+        ),
         render_kw={"maxlength": DOMAIN_INPUT_MAX},
     )
     api_key = PasswordField(
-        "API key",
+        _l("API key"),
         filters=[_strip],
-        description="From Freshchat > Admin > API Tokens, of a user with the "
-        "Account Administrator role.",
+        description=_l(
+            "From Freshchat > Admin > API Tokens, of a user with the Account Administrator role."
+        ),
     )
     sync_every_minutes = SelectField(
-        "Sync every",
-        choices=[SelectChoice(m, f"{m} minutes") for m in integrations.SYNC_CHOICES],
+        _l("Sync every"),
+        choices=[SelectChoice(m, _l("%(num)d minutes", num=m)) for m in integrations.SYNC_CHOICES],
         coerce=int,
         default=15,
     )
     backfill_days = WholeDaysField(
-        "History to import on first sync (days)", [_days_in_range], default=30
+        _l("History to import on first sync (days)"), [_days_in_range], default=30
     )
     display_timezone = SelectField(
-        "Display time zone",
+        _l("Display time zone"),
         choices=_zone_choices(),
         default="UTC",
-        description="Days, weeks and local-time exports follow this zone. "
-        "It can also be changed from the statistics.",
+        description=_l(
+            "Days, weeks and local-time exports follow this zone. "
+            "It can also be changed from the statistics."
+        ),
     )
     submission_id = HiddenField()
 
@@ -158,18 +174,23 @@ class IntegrationForm(FlaskForm):
             }
         if integration is not None:
             self.display_timezone.choices = _zone_choices(integration.display_timezone)
-            self.api_key.description = (
-                f"Stored key ends in …{integration.api_key_last4}. "
-                "Leave blank to keep it, or paste a new one."
+            self.api_key.description = _l(
+                "Stored key ends in …%(last4)s. Leave blank to keep it, or paste a new one.",
+                last4=integration.api_key_last4,
             )
             self.domain.render_kw = {"readonly": True}
             self.domain.description = DOMAIN_FIXED
             if self.history_locked:
                 self.backfill_days.render_kw = {"readonly": True}
-                since = long_label(integration.counted_from, zone(integration.display_timezone))
-                self.backfill_days.description = (
-                    f"Fixed by the first sync, which imported the history from {since}; "
-                    "changing it now would import nothing."
+                since = long_label(
+                    integration.counted_from,
+                    zone(integration.display_timezone),
+                    locale=current_language(),
+                )
+                self.backfill_days.description = _l(
+                    "Fixed by the first sync, which imported the history from %(since)s; "
+                    "changing it now would import nothing.",
+                    since=since,
                 )
 
     @property
@@ -180,8 +201,10 @@ class IntegrationForm(FlaskForm):
     def validate_backfill_days(self, field: WholeDaysField) -> None:
         if self.history_locked and field.data != self.integration.backfill_days:
             raise ValidationError(
-                "The history was imported by the first sync; it stays "
-                f"{self.integration.backfill_days} days."
+                _l(
+                    "The history was imported by the first sync; it stays %(days)d days.",
+                    days=self.integration.backfill_days,
+                )
             )
 
     def validate_name(self, field: StringField) -> None:
@@ -191,8 +214,10 @@ class IntegrationForm(FlaskForm):
         exclude = self.integration.id if self.integration is not None else None
         if field.data and integrations.name_taken(field.data, exclude_id=exclude):
             raise ValidationError(
-                f"An integration named “{integrations.clean_name(field.data)}” already "
-                "exists (names ignore case)."
+                _l(
+                    "An integration named “%(name)s” already exists (names ignore case).",
+                    name=integrations.clean_name(field.data),
+                )
             )
 
     def validate_domain(self, field: StringField) -> None:
@@ -210,8 +235,12 @@ class IntegrationForm(FlaskForm):
         twin = integrations.connected_to(self.normalised_domain)
         if twin is not None:
             raise ValidationError(
-                f"{self.normalised_domain} is already connected as “{twin.name}”: a second "
-                "integration of the same account would count its chats twice."
+                _l(
+                    "%(domain)s is already connected as “%(name)s”: a second integration of "
+                    "the same account would count its chats twice.",
+                    domain=self.normalised_domain,
+                    name=twin.name,
+                )
             )
         kept = kept_for_domain(self.normalised_domain)
         if kept:
@@ -221,14 +250,14 @@ class IntegrationForm(FlaskForm):
         value = field.data or ""
         if not value:
             if self.integration is None:
-                raise ValidationError("Paste the API key of an Account Administrator.")
+                raise ValidationError(_l("Paste the API key of an Account Administrator."))
             return
         if any(ch.isspace() for ch in value):
             raise ValidationError(
-                "The key contains spaces or line breaks: copy it again from Freshchat."
+                _l("The key contains spaces or line breaks: copy it again from Freshchat.")
             )
         if len(value) < 8 or len(value) > 4096:
-            raise ValidationError("This does not look like a Freshchat API key.")
+            raise ValidationError(_l("This does not look like a Freshchat API key."))
 
     def to_input(self) -> integrations.IntegrationInput:
         """Validated values; on Edit the domain is the stored one, whatever was sent."""
@@ -243,8 +272,8 @@ class IntegrationForm(FlaskForm):
 
 
 class DeleteForm(FlaskForm):
-    remove_data = BooleanField("Also remove the imported queues and statistics")
-    confirm_name = StringField("Type the integration's name to confirm", filters=[_strip])
+    remove_data = BooleanField(_l("Also remove the imported queues and statistics"))
+    confirm_name = StringField(_l("Type the integration's name to confirm"), filters=[_strip])
 
 
 class ActionForm(FlaskForm):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, lazy_gettext
 
 SOURCE = Path(__file__).with_name("translations")
@@ -45,6 +45,8 @@ def check_language(value: str | None) -> str:
 
 def select_language() -> str:
     """The admin's saved choice, else the browser's best match, else English."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE  # the CLI and background syncs speak English
     admin = g.get("admin")
     saved = getattr(admin, "language", None)
     if saved in LANGUAGES:

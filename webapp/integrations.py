@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from peewee import IntegrityError
 
 from webapp import chats
@@ -68,7 +69,7 @@ def _check_name(name: str) -> None:
 
 def create(values: IntegrationInput, box: SecretBox) -> Integration:
     if not values.api_key:
-        raise IntegrationError("An API key is required.")
+        raise IntegrationError(gettext("An API key is required."))
     _check_name(values.name)
     try:
         with db.atomic():
@@ -83,9 +84,7 @@ def create(values: IntegrationInput, box: SecretBox) -> Integration:
                 display_timezone=values.display_timezone,
             )
     except IntegrityError as exc:
-        raise IntegrationError(
-            f"An integration named “{clean_name(values.name)}” already exists."
-        ) from exc
+        raise IntegrationError(_name_exists(clean_name(values.name))) from exc
 
 
 def update(integration: Integration, values: IntegrationInput, box: SecretBox) -> Integration:
@@ -110,10 +109,12 @@ def update(integration: Integration, values: IntegrationInput, box: SecretBox) -
         with db.atomic():
             integration.save()
     except IntegrityError as exc:
-        raise IntegrationError(
-            f"An integration named “{integration.name}” already exists."
-        ) from exc
+        raise IntegrationError(_name_exists(integration.name)) from exc
     return integration
+
+
+def _name_exists(name: str) -> str:
+    return gettext("An integration named “%(name)s” already exists.", name=name)
 
 
 def connected_to(domain: str, *, exclude_id: int | None = None) -> Integration | None:

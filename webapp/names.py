@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext
+
 # Unicode categories that draw nothing: control, format (direction marks, zero-width),
 # separators, surrogates, unassigned.
 _INVISIBLE = {"Cc", "Cf", "Cs", "Cn", "Zs", "Zl", "Zp"}
 
 
-def name_problem(name: str, what: str = "The name") -> str | None:
+def name_problem(name: str, what: str | None = None) -> str | None:
     """A sentence saying what is wrong with ``name``, or None when it is acceptable."""
+    what = what or gettext("The name")
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return f"{what} contains control characters; type it again without them."
+        return gettext(
+            "%(what)s contains control characters; type it again without them.", what=what
+        )
     if all(unicodedata.category(ch) in _INVISIBLE for ch in name):
-        return f"{what} must contain visible characters, not only spaces or direction marks."
+        return gettext(
+            "%(what)s must contain visible characters, not only spaces or direction marks.",
+            what=what,
+        )
     return None

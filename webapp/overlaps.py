@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from webapp.models import Chat, Integration, IntervalStat
 
 
@@ -62,8 +64,11 @@ def overlap_of(integration: Integration) -> Overlap:
 def overlap_warning(domain: str, kept: list[Integration]) -> str:
     """The sentence the form shows (and Save repeats) before the account is added again."""
     names = ", ".join(f"“{i.name}”" for i in kept)
-    return (
-        f"The deleted integration {names} kept statistics of {domain}. This new integration "
-        "imports the same chats again and becomes the current one: its statistics and the "
-        "kept ones overlap, so never add them up (or remove the kept statistics first)."
+    return gettext(
+        "The deleted integration %(names)s kept statistics of %(domain)s. This new "
+        "integration imports the same chats again and becomes the current one: its "
+        "statistics and the kept ones overlap, so never add them up (or remove the kept "
+        "statistics first).",
+        names=names,
+        domain=domain,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from webapp.models import Integration, SyncRun
 from webapp.timeutil import utcnow
 
@@ -37,29 +39,32 @@ def active_run(integration: Integration) -> SyncRun | None:
 
 def describe(integration: Integration) -> Status:
     if integration.is_deleted:
-        return Status("deleted", "Deleted", "Statistics kept, read-only.", None)
+        return Status("deleted", _("Deleted"), _("Statistics kept, read-only."), None)
     run = active_run(integration)
     if run is not None:
-        progress = run.progress_text or "Starting…"
-        return Status("syncing", "Syncing", progress, integration.next_sync_at, run)
+        progress = run.progress_text or _("Starting…")
+        return Status("syncing", _("Syncing"), progress, integration.next_sync_at, run)
     if integration.paused:
-        return Status("paused", "Paused", "No syncs until resumed.", None)
+        return Status("paused", _("Paused"), _("No syncs until resumed."), None)
     if integration.last_sync_outcome is None:
         return Status(
-            "never", "Never synced", "The first sync has not run yet.", integration.next_sync_at
+            "never",
+            _("Never synced"),
+            _("The first sync has not run yet."),
+            integration.next_sync_at,
         )
     if integration.last_sync_outcome == "error":
         return Status(
             "failing",
-            "Failing",
-            integration.last_error or "The last sync failed.",
+            _("Failing"),
+            integration.last_error or _("The last sync failed."),
             integration.next_sync_at,
         )
     if integration.last_sync_outcome == "interrupted":
         return Status(
             "interrupted",
-            "Interrupted",
-            integration.last_error or "The last sync was interrupted.",
+            _("Interrupted"),
+            integration.last_error or _("The last sync was interrupted."),
             integration.next_sync_at,
         )
-    return Status("healthy", "Healthy", "The last sync succeeded.", integration.next_sync_at)
+    return Status("healthy", _("Healthy"), _("The last sync succeeded."), integration.next_sync_at)

@@ -15,7 +15,7 @@ from webapp.i18n import SOURCE, compile_catalogues
 ROOT = Path(__file__).resolve().parents[2]
 FRENCH = SOURCE / "fr" / "LC_MESSAGES" / "messages.po"
 # The same keywords as the README's extraction command.
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2)}
 
 
 def _source_messages() -> set[str]:

@@ -88,3 +88,54 @@ def test_the_switch_only_returns_to_pages_of_this_site(admin_client):
     response = admin_client.post("/language", {"language": "fr", "next": "//evil.example/x"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/integrations")
+
+
+def test_dates_and_numbers_follow_the_language(app):
+    from datetime import datetime
+
+    from webapp.display_time import long_label, zone
+    from webapp.formatting import moment, number
+
+    stored = datetime(2026, 3, 29, 0, 45)  # naive UTC: 01:45 CET, before Paris springs forward
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert moment(stored, "Europe/Paris") == "2026-03-29 01:45 CET"
+        assert moment(None) == "never"
+        assert number(1234567) == "1,234,567"
+    with app.test_request_context(headers=FRENCH):
+        assert moment(stored, "Europe/Paris") == "29/03/2026 01:45 CET"
+        assert moment(None) == "jamais"
+        assert number(1234567) == "1\u202f234\u202f567"  # narrow no-break spaces
+    assert long_label(stored, zone("Europe/Paris")) == "Sun 2026-03-29 01:45 CET"
+    assert long_label(stored, zone("Europe/Paris"), locale="fr") == "dim. 29 mars 2026 01:45 CET"
+
+
+def test_plurals_follow_french_rules(app, admin_client):
+    from tests.conftest import add_integration
+
+    def account_line(headers) -> str:  # type: ignore[no-untyped-def]
+        return text(one(parse(admin_client.get("/account", headers=headers)), ".account-menu"))
+
+    assert "(0 intégration active)" in account_line(FRENCH)  # French: 0 is singular
+    assert "(0 active integrations)" in account_line({})
+    add_integration(app, "Support", "support.freshchat.com", "key-123456789")
+    assert "(1 intégration active)" in account_line(FRENCH)
+    assert "(1 active integration)" in account_line({})
+    add_integration(app, "Sales", "sales.freshchat.com", "key-123456789")
+    assert "(2 intégrations actives)" in account_line(FRENCH)
+
+
+def test_htmx_partials_and_form_errors_speak_the_request_language(admin_client):
+    partial = admin_client.get("/integrations", htmx=True, headers=FRENCH)
+    assert "<html" not in partial.get_data(as_text=True)
+    assert "Aucune intégration pour l’instant" in text(parse(partial))
+
+    admin_client.refresh_token("/integrations/new/freshchat")
+    checked = admin_client.post(
+        "/integrations/validate",
+        {"name": "", "domain": "support.example.com", "api_key": ""},
+        htmx=True,
+        trigger_name="domain",
+        headers=FRENCH,
+    )
+    message = text(one(parse(checked), "#errors-domain"))
+    assert "n’est pas un domaine Freshchat" in message and "« support.example.com »" in message

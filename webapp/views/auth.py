@@ -13,6 +13,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.database import write_transaction
 from webapp.forms import ActionForm, LoginForm, SetupForm
@@ -50,7 +52,7 @@ def setup():  # type: ignore[no-untyped-def]
                 username=form.username.data, password_hash=hash_password(form.password.data)
             )
         start_session(admin)
-        flash("Administrator account created.", "success")
+        flash(_("Administrator account created."), "success")
         return redirect(url_for("integrations.index"), code=303)
     return render_template("auth/setup.html", form=form)
 
@@ -68,7 +70,11 @@ def login():  # type: ignore[no-untyped-def]
         wait = _failed_logins().check(client)
         if wait:
             form.password.errors.append(
-                f"Too many failed sign-ins from here. Try again in {wait // 60 + 1} minute(s)."
+                ngettext(
+                    "Too many failed sign-ins from here. Try again in %(num)d minute.",
+                    "Too many failed sign-ins from here. Try again in %(num)d minutes.",
+                    wait // 60 + 1,
+                )
             )
             return render_template("auth/login.html", form=form), 429
         admin = Admin.get_or_none(Admin.username == form.username.data)
@@ -79,7 +85,7 @@ def login():  # type: ignore[no-untyped-def]
             _failed_logins().forget(client)
             start_session(admin)
             return redirect(safe_next(form.next.data), code=303)
-        form.password.errors.append("Unknown username or wrong password.")
+        form.password.errors.append(_("Unknown username or wrong password."))
     elif not form.is_submitted():
         form.next.data = request.args.get("next", "")
     return render_template("auth/login.html", form=form)
@@ -97,5 +103,5 @@ def logout():  # type: ignore[no-untyped-def]
     if admin_id:
         end_all_sessions(admin_id)  # a copy of this cookie must not outlive the sign-out
     session.clear()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("auth.login"), code=303)

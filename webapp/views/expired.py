@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 from flask import make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 from webapp.sessions import signed_in_admin
 from webapp.views.misc import render_error
 
-EXPIRED_FORM = (
+EXPIRED_FORM = _l(
     "This form has expired or was not sent from this site. "
     "Reload the page and try again; nothing was saved."
 )
@@ -36,7 +37,7 @@ def _page_to_return_to() -> str | None:
 def form_expired() -> ResponseReturnValue:
     """The answer to a CSRFError, for pages, htmx requests and the JSON API alike."""
     if request.path.startswith("/api/") or signed_in_admin() is not None:
-        return render_error(400, EXPIRED_FORM)
+        return render_error(400, str(EXPIRED_FORM))
     # Said by the sign-in page from its URL, not flashed: a blur check and the submit can
     # both end here, and the second redirect would find the flash already shown.
     back = _page_to_return_to()

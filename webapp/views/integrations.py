@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from webapp import integration_list, integration_page, scheduler
 from webapp import integrations as service
@@ -113,12 +114,19 @@ def _save_response(form: IntegrationForm, integration: Integration | None):  # t
                     for stale in list(done)[:-MAX_REMEMBERED_SUBMISSIONS]:
                         del done[stale]
                     session.modified = True
-                    flash(f"Integration “{saved.name}” saved. {result.message}", "success")
+                    flash(
+                        _(
+                            "Integration “%(name)s” saved. %(result)s",
+                            name=saved.name,
+                            result=result.message,
+                        ),
+                        "success",
+                    )
                     for warning in form.domain.warnings:
                         flash(warning, "warning")
                 else:
                     saved = service.update(integration, form.to_input(), box())
-                    flash("Changes saved.", "success")
+                    flash(_("Changes saved."), "success")
                 scheduler.schedule_integration(saved)
                 return _go(url_for("integrations.detail", integration_id=saved.id))
             except service.IntegrationError as exc:
@@ -137,7 +145,7 @@ def new():  # type: ignore[no-untyped-def]
         previous = done.get(form.submission_id.data or "")
         if previous and Integration.get_or_none(Integration.id == previous):
             # The same form sent twice (double click, reload): show what the first saved.
-            flash("This form was already saved; here is the integration.", "info")
+            flash(_("This form was already saved; here is the integration."), "info")
             return _go(url_for("integrations.detail", integration_id=previous))
         return _save_response(form, None)
     form.submission_id.data = secrets.token_urlsafe(16)
@@ -161,7 +169,7 @@ def validate(integration_id: int | None = None):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id) if integration_id else None
     field_name = request.htmx.trigger_name or request.args.get("field", "")
     if field_name not in INLINE_FIELDS:
-        abort(400, "Unknown field.")
+        abort(400, _("Unknown field."))
     form = IntegrationForm(integration=integration)
     form.validate()
     field = form[field_name]
@@ -179,7 +187,7 @@ def test_connection(integration_id: int | None = None):  # type: ignore[no-untyp
     problems = [*form.domain.errors, *form.api_key.errors]
     if problems:
         return render_template(
-            "integrations/_connection_result.html", ok=False, message=" ".join(problems)
+            "integrations/_connection_result.html", ok=False, message=" ".join(map(str, problems))
         )
     result = _connection(form, integration)
     return render_template(
@@ -236,9 +244,9 @@ def _set_paused(integration_id: int, paused: bool):  # type: ignore[no-untyped-d
     service.set_paused(integration, paused)
     scheduler.schedule_integration(integration)
     flash(
-        "Paused: no syncs until you resume."
+        _("Paused: no syncs until you resume.")
         if paused
-        else "Resumed: the next sync imports everything since the last one.",
+        else _("Resumed: the next sync imports everything since the last one."),
         "success",
     )
     return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
@@ -254,17 +262,18 @@ def delete(integration_id: int):  # type: ignore[no-untyped-def]
         typed = form.confirm_name.data or ""
         if (remove_data or typed) and service.name_key(typed) != service.name_key(integration.name):
             form.confirm_name.errors = [
-                f"Type “{integration.name}” to confirm."
+                _("Type “%(name)s” to confirm.", name=integration.name)
                 if remove_data
-                else "That is not this integration's name: nothing was deleted."
+                else _("That is not this integration's name: nothing was deleted.")
             ]
         else:
             name = integration.name
             scheduler.unschedule_integration(integration.id)
             service.delete(integration, remove_data=remove_data)
             flash(
-                f"Integration “{name}” deleted"
-                + (" with its statistics." if remove_data else "; statistics kept."),
+                _("Integration “%(name)s” deleted with its statistics.", name=name)
+                if remove_data
+                else _("Integration “%(name)s” deleted; statistics kept.", name=name),
                 "success",
             )
             return redirect(url_for("integrations.index"), 303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, NotFound
 
 from webapp.extensions import db
@@ -14,13 +15,14 @@ bp = Blueprint("misc", __name__)
 HTMX_FILE = Path("node_modules/htmx.org/dist/htmx.min.js")
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is nothing here. If you followed a link to an integration, it may have "
-    "been deleted.",
-    405: "That action is not available at this address.",
-    410: "This integration was deleted; its kept statistics are read-only.",
-    413: "The request is too large.",
-    500: "Something went wrong on our side; nothing was saved. Try again.",
+    400: _l("The request could not be understood."),
+    404: _l(
+        "There is nothing here. If you followed a link to an integration, it may have been deleted."
+    ),
+    405: _l("That action is not available at this address."),
+    410: _l("This integration was deleted; its kept statistics are read-only."),
+    413: _l("The request is too large."),
+    500: _l("Something went wrong on our side; nothing was saved. Try again."),
 }
 
 
@@ -49,7 +51,7 @@ def render_error(code: int, message: str | None = None, error: Exception | None 
     if message is None and isinstance(error, HTTPException) and error.description:
         default = error.__class__.description
         message = error.description if error.description != default else None
-    text = message or MESSAGES.get(code, "The request failed.")
+    text = str(message or MESSAGES.get(code) or _l("The request failed."))
     if wants_json():
         return jsonify(error=text, status=code), code
     if request.htmx:
