@@ -33,6 +33,7 @@ def moment(value: datetime | None, tz: str | None = None) -> str:
     return f"{text} {local.tzname() or local.tzinfo}"
 
 
-def number(value: int | float) -> str:
-    """``12,345`` in English, ``12 345`` in French."""
-    return format_decimal(value, locale=current_language())
+def number(value: int | float, pattern: str | None = None) -> str:
+    """``12,345`` in English, ``12 345`` in French; ``pattern`` (Babel's, e.g. ``0.0``)
+    fixes the decimals: ``30.0`` and ``30,0``."""
+    return format_decimal(value, format=pattern, locale=current_language())
