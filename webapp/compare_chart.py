@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 
 from webapp.charts import (
@@ -109,13 +110,13 @@ def compare_chart_svg(
             else:
                 bar_width = inner / len(names)
                 x, y = left + position * bar_width, baseline - bar_height
-            noun = "contact" if value == 1 else "contacts"
+            count = ngettext("%(num)d contact", "%(num)d contacts", value)
             parts.append(
                 f'<rect class="bar-rect queue-{position}" x="{_fmt(x)}" y="{_fmt(y)}" '
                 f'width="{_fmt(max(bar_width, 0.3))}" height="{_fmt(bar_height)}" '
                 f'fill="{colour(position)}" data-queue="{escape(names[position])}" '
                 f'data-value="{value}"><title>{escape(names[position])}, {escape(slot.label)}: '
-                f"{value} {noun}</title></rect>"
+                f"{count}</title></rect>"
             )
     parts.append(
         f'<line class="axis" x1="{LEFT}" x2="{width - RIGHT}" y1="{baseline}" y2="{baseline}"/>'

@@ -4,6 +4,7 @@ so the inline (per-field) check and the final submit give the same answers."""
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,6 +19,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 
 from webapp import integrations
+
+# Lazy strings (``_l``) only for fixed words: a lazy string is marked safe HTML when
+# rendered, so a message holding what someone typed is translated at once with gettext.
 from webapp.display_time import long_label, zone
 from webapp.domains import DOMAIN_INPUT_MAX, DomainError, allowed_suffixes, normalise_domain
 from webapp.i18n import current_language
@@ -40,11 +44,9 @@ def _strip(value: str | None) -> str | None:
 
 
 def days_hint() -> str:
-    return str(
-        _l(
-            "Enter a whole number of days from 1 to %(most)d, e.g. 30",
-            most=integrations.BACKFILL_MAX_DAYS,
-        )
+    return gettext(
+        "Enter a whole number of days from 1 to %(most)d, e.g. 30",
+        most=integrations.BACKFILL_MAX_DAYS,
     )
 
 
@@ -58,7 +60,7 @@ class WholeDaysField(IntegerField):
         except ValueError as exc:
             shown = valuelist[0][:20]
             raise ValueError(
-                str(_l("%(hint)s (not “%(shown)s”).", hint=days_hint(), shown=shown))
+                gettext("%(hint)s (not “%(shown)s”).", hint=days_hint(), shown=shown)
             ) from exc
 
 
@@ -174,7 +176,7 @@ class IntegrationForm(FlaskForm):
             }
         if integration is not None:
             self.display_timezone.choices = _zone_choices(integration.display_timezone)
-            self.api_key.description = _l(
+            self.api_key.description = gettext(
                 "Stored key ends in …%(last4)s. Leave blank to keep it, or paste a new one.",
                 last4=integration.api_key_last4,
             )
@@ -187,7 +189,7 @@ class IntegrationForm(FlaskForm):
                     zone(integration.display_timezone),
                     locale=current_language(),
                 )
-                self.backfill_days.description = _l(
+                self.backfill_days.description = gettext(
                     "Fixed by the first sync, which imported the history from %(since)s; "
                     "changing it now would import nothing.",
                     since=since,
@@ -201,7 +203,7 @@ class IntegrationForm(FlaskForm):
     def validate_backfill_days(self, field: WholeDaysField) -> None:
         if self.history_locked and field.data != self.integration.backfill_days:
             raise ValidationError(
-                _l(
+                gettext(
                     "The history was imported by the first sync; it stays %(days)d days.",
                     days=self.integration.backfill_days,
                 )
@@ -214,7 +216,7 @@ class IntegrationForm(FlaskForm):
         exclude = self.integration.id if self.integration is not None else None
         if field.data and integrations.name_taken(field.data, exclude_id=exclude):
             raise ValidationError(
-                _l(
+                gettext(
                     "An integration named “%(name)s” already exists (names ignore case).",
                     name=integrations.clean_name(field.data),
                 )
@@ -235,7 +237,7 @@ class IntegrationForm(FlaskForm):
         twin = integrations.connected_to(self.normalised_domain)
         if twin is not None:
             raise ValidationError(
-                _l(
+                gettext(
                     "%(domain)s is already connected as “%(name)s”: a second integration of "
                     "the same account would count its chats twice.",
                     domain=self.normalised_domain,

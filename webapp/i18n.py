@@ -17,7 +17,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, get_locale, lazy_gettext
+from flask_babel import Babel, get_locale, gettext
 
 SOURCE = Path(__file__).with_name("translations")
 DEFAULT_LANGUAGE = "en"
@@ -35,7 +35,7 @@ def check_language(value: str | None) -> str:
         return value
     shown = (value or "")[:20]
     raise LanguageError(
-        lazy_gettext(
+        gettext(
             "“%(value)s” is not a language of this app: choose one of %(choices)s.",
             value=shown,
             choices=", ".join(LANGUAGES),

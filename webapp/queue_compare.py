@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from flask_babel import lazy_gettext as _l
+
 from webapp import stats
 from webapp.charts import Band, Tick
 from webapp.compare_chart import Slot
-from webapp.display_time import period_range
+from webapp.display_time import LONG_PATTERNS, period_range
 from webapp.models import Integration
 from webapp.series import NOT_IMPORTED, NOT_YET, SeriesOptions, complete_series
 
-BANDS = {NOT_IMPORTED: Band("Not imported", hatched=True), NOT_YET: Band("Not yet")}
+BANDS = {NOT_IMPORTED: Band(_l("Not imported"), hatched=True), NOT_YET: Band(_l("Not yet"))}
 HOURLY = SeriesOptions("csv", True, 60, "local", "long")
 
 
@@ -36,7 +39,13 @@ class Comparison:
 
 
 def build_comparison(
-    integration: Integration, span: str, first_day: date, tz: ZoneInfo, now: datetime
+    integration: Integration,
+    span: str,
+    first_day: date,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    locale: str = "en",
 ) -> Comparison:
     start, end = period_range(span, first_day, tz)
     query = stats.RangeQuery.build(integration, start, end)
@@ -57,11 +66,12 @@ def build_comparison(
     previous_day: date | None = None
     for index, hour in enumerate(hours):
         local = hour.local
-        label = f"{local:%a %Y-%m-%d %H:%M} ({local.tzname()})"
+        pattern = LONG_PATTERNS.get(locale, LONG_PATTERNS["en"])
+        label = f"{format_datetime(local, pattern, locale=locale)} ({local.tzname()})"
         values = None if hour.counts is None else tuple(hour.counts[p] for p in kept)
         slots.append(Slot(label, values, None if hour.counts is not None else hour.status))
         if span == "week" and local.date() != previous_day:
-            ticks.append(Tick(index, f"{local:%a %d}"))
+            ticks.append(Tick(index, format_datetime(local, "EEE dd", locale=locale)))
         elif span == "day" and local.hour % 3 == 0:
             ticks.append(Tick(index, f"{local:%H:%M}"))
         previous_day = local.date()

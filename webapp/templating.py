@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import Flask
 
 from webapp.formatting import moment, number
+from webapp.reasons import reason_words
 from webapp.wording import quantity
 
 
@@ -24,3 +25,4 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.globals["quantity"] = quantity
     app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["reason"] = reason_words

@@ -10,16 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from webapp.compare_chart import MODES, compare_chart_svg
 from webapp.display_time import period_days, period_range, zone
+from webapp.i18n import current_language
 from webapp.queue_compare import BANDS, build_comparison
 from webapp.stats_state import parse_state
 from webapp.timeutil import now_from
 from webapp.views.integrations import get_integration
 
 bp = Blueprint("stats_compare", __name__)
-MODE_LABELS = {"stacked": "Stacked", "grouped": "Side by side"}
+MODE_LABELS = {"stacked": _l("Stacked"), "grouped": _l("Side by side")}
 
 
 @bp.get("/integrations/<int:integration_id>/stats/compare")
@@ -32,13 +35,21 @@ def page(integration_id: int):  # type: ignore[no-untyped-def]
     errors = list(parsed.errors)
     mode = (request.args.get("mode") or "stacked").strip().lower()
     if mode not in MODES:
-        errors.append(f"“mode” must be stacked or grouped, not “{mode[:20]}”; showing stacked.")
+        errors.append(
+            gettext(
+                "“mode” must be stacked or grouped, not “%(mode)s”; showing stacked.",
+                mode=mode[:20],
+            )
+        )
         mode = "stacked"
-    comparison = build_comparison(integration, state.span, state.day, tz, now)
-    word = "day" if state.span == "day" else "week"
+    comparison = build_comparison(
+        integration, state.span, state.day, tz, now, locale=current_language()
+    )
+    values = {"mode": str(MODE_LABELS[mode]).lower(), "day": state.day.isoformat(), "zone": tz.key}
     title = (
-        f"Contacts per hour by queue ({MODE_LABELS[mode].lower()}), {word} of "
-        f"{state.day.isoformat()} ({tz.key})"
+        gettext("Contacts per hour by queue (%(mode)s), day of %(day)s (%(zone)s)", **values)
+        if state.span == "day"
+        else gettext("Contacts per hour by queue (%(mode)s), week of %(day)s (%(zone)s)", **values)
     )
 
     def href(**changes: Any) -> str:
@@ -66,8 +77,8 @@ def page(integration_id: int):  # type: ignore[no-untyped-def]
         "title": title,
         "modes": [(MODE_LABELS[m], href(mode=m), m == mode) for m in MODES],
         "spans": [
-            ("Day", href(span="day"), state.span == "day"),
-            ("Week", href(span="week"), state.span == "week"),
+            (gettext("Day"), href(span="day"), state.span == "day"),
+            (gettext("Week"), href(span="week"), state.span == "week"),
         ],
         "previous": href(date=(state.day - step).isoformat()),
         "next": None if next_start > now else href(date=(state.day + step).isoformat()),

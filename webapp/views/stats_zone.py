@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from webapp.models import Integration
 from webapp.timezones import canonical_zones, grouped_choices
@@ -59,8 +60,10 @@ def change(integration_id: int):  # type: ignore[no-untyped-def]
     back = _back(integration, request.form.get("next"))
     chosen = (request.form.get("zone") or "").strip()
     if chosen != integration.display_timezone and chosen not in canonical_zones():
-        shown = chosen[:60] or "nothing"
-        error = f"“{shown}” is not a time zone this server offers; the zone was not changed."
+        error = gettext(
+            "“%(zone)s” is not a time zone this server offers; the zone was not changed.",
+            zone=chosen[:60] or gettext("nothing"),
+        )
         return _render(integration, back, integration.display_timezone, error, 400)
     Integration.update(display_timezone=chosen).where(Integration.id == integration.id).execute()
     return redirect(back, 303)
