@@ -45,7 +45,12 @@ document.addEventListener("click", async (event) => {
     input.select();
     copied = document.execCommand && document.execCommand("copy");
   }
-  if (status) status.textContent = copied ? "Copied" : "Select the key and copy it by hand";
+  // The words come from the page (data-copied, data-failed), in the admin's language.
+  if (status) {
+    status.textContent = copied
+      ? status.dataset.copied || "Copied"
+      : status.dataset.failed || "Select the key and copy it by hand";
+  }
   button.dataset.copied = copied ? "true" : "false";
 });
 

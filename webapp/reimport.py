@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+
 from webapp.integrations import BACKFILL_MAX_DAYS
 from webapp.models import Integration
 from webapp.timeutil import parse_timestamp
@@ -29,11 +31,15 @@ def parse_since(text: str | None, now: datetime) -> datetime:
     except (ValueError, OverflowError, OSError):
         since = None
     if since is None:
-        raise SinceError("Give the start as a date such as 2026-11-02 or an ISO 8601 time (UTC).")
+        raise SinceError(
+            _("Give the start as a date such as 2026-11-02 or an ISO 8601 time (UTC).")
+        )
     if since >= now:
-        raise SinceError("The start of a re-import must be in the past.")
+        raise SinceError(_("The start of a re-import must be in the past."))
     if since < now - timedelta(days=BACKFILL_MAX_DAYS):
-        raise SinceError(f"A re-import reaches back {BACKFILL_MAX_DAYS} days at most.")
+        raise SinceError(
+            _("A re-import reaches back %(days)d days at most.", days=BACKFILL_MAX_DAYS)
+        )
     return since
 
 

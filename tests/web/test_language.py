@@ -139,3 +139,20 @@ def test_htmx_partials_and_form_errors_speak_the_request_language(admin_client):
     )
     message = text(one(parse(checked), "#errors-domain"))
     assert "n’est pas un domaine Freshchat" in message and "« support.example.com »" in message
+
+
+def test_what_was_typed_stays_escaped_in_translated_messages(app, admin_client):
+    from tests.conftest import add_integration
+
+    add_integration(app, "<b>Bold</b>", "bold.freshchat.com", "key-123456789")
+    admin_client.refresh_token("/integrations/new/freshchat")
+    checked = admin_client.post(
+        "/integrations/validate",
+        {"name": "<b>Bold</b>", "domain": "", "api_key": ""},
+        htmx=True,
+        trigger_name="name",
+        headers=FRENCH,
+    )
+    body = checked.get_data(as_text=True)
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in body and "<b>Bold</b>" not in body
+    assert "existe déjà" in text(one(parse(body), "#errors-name"))

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
 
 from webapp import companion_package, webhook_intake
 from webapp.freshchat import webhooks
@@ -99,11 +100,11 @@ def save_key(integration_id: int):  # type: ignore[no-untyped-def]
     except webhooks.WebhookKeyError as exc:
         if request.htmx:
             return _render_section(integration, key_text=text, error=str(exc)), 422
-        flash(f"Freshchat webhooks: {exc}", "error")
+        flash(_("Freshchat webhooks: %(problem)s", problem=str(exc)), "error")
         return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
     if request.htmx:
         return _render_section(integration)
-    flash("Freshchat's public key is saved; copy the webhook URL into Freshchat.", "success")
+    flash(_("Freshchat's public key is saved; copy the webhook URL into Freshchat."), "success")
     return redirect(
         url_for("integrations.detail", integration_id=integration.id) + "#webhooks", 303
     )
@@ -115,7 +116,7 @@ def remove_key(integration_id: int):  # type: ignore[no-untyped-def]
     webhook_intake.remove(integration)
     if request.htmx:
         return _render_section(integration)
-    flash("Freshchat webhooks turned off: deliveries to the old URL are refused.", "success")
+    flash(_("Freshchat webhooks turned off: deliveries to the old URL are refused."), "success")
     return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
 
 

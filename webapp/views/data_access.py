@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from webapp import diagnose, scheduler
+from webapp.formatting import moment
 from webapp.models import Integration
 from webapp.reimport import SinceError, parse_since
 from webapp.status import lease_held
@@ -54,7 +56,7 @@ def check(integration_id: int):  # type: ignore[no-untyped-def]
     )
     message = None
     if diagnosis is None:
-        message = "A check is already running; its progress is shown below."
+        message = _("A check is already running; its progress is shown below.")
     else:
         client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
         diagnose.start(
@@ -76,7 +78,10 @@ def download(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id, allow_deleted=True)
     diagnosis = diagnose.latest(integration.id)
     if diagnosis is None or diagnosis.state == "running":
-        abort(404, "No finished data access check to download; run Check data access first.")
+        abort(
+            404,
+            _("No finished data access check to download; run Check data access first."),
+        )
     response = current_app.response_class(
         json.dumps(diagnosis.as_json(), indent=1, ensure_ascii=False),
         mimetype="application/json",
@@ -98,15 +103,18 @@ def reimport(integration_id: int):  # type: ignore[no-untyped-def]
         flash(str(exc), "error")
         return _back(integration)
     if integration.paused:
-        flash("This integration is paused: resume it to re-import.", "info")
+        flash(_("This integration is paused: resume it to re-import."), "info")
     elif lease_held(integration):
-        flash("A sync is running; re-import once it has finished.", "info")
+        flash(_("A sync is running; re-import once it has finished."), "info")
     else:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         scheduler.run_soon(app, integration.id, "reimport", since)
         flash(
-            f"Re-import from {since:%Y-%m-%d %H:%M} UTC started: every chat since then is "
-            "read again and its intervals recomputed. Progress shows under Sync.",
+            _(
+                "Re-import from %(since)s started: every chat since then is read again and "
+                "its intervals recomputed. Progress shows under Sync.",
+                since=moment(since),
+            ),
             "info",
         )
     return _back(integration)

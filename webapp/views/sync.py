@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from webapp import scheduler
 from webapp.integration_page import sync_section
@@ -99,15 +100,15 @@ def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     waiting = None
     if integration.paused:
-        message = "This integration is paused: resume it to sync."
+        message = _("This integration is paused: resume it to sync.")
     elif lease_held(integration):
         # Read from the lease, which every process respects, not from this scheduler.
-        message = "A sync is already running; its progress is shown below."
+        message = _("A sync is already running; its progress is shown below.")
     else:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         before = _latest_run_id(integration)
         scheduler.run_soon(app, integration.id, "manual")
-        message = "Sync started."
+        message = _("Sync started.")
         if not app.config.get("SYNC_NOW_INLINE"):
             waiting = Waiting(before, time.time() + START_WAIT_SECONDS)
     integration = get_integration(integration_id)
