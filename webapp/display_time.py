@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 
+from webapp.refusals import N_, Refusal
 from webapp.timeutil import INTERVAL, UTC_NAME, floor_interval, to_naive_utc
 
 SPANS = ("day", "week")
@@ -23,7 +24,7 @@ FIRST_DATE = date(2000, 1, 1)
 LAST_DATE = date(2199, 12, 31)
 
 
-class DateInputError(ValueError):
+class DateInputError(Refusal):
     """A date or time from a query string that we cannot use, with a message for people."""
 
 
@@ -148,8 +149,12 @@ def parse_day(text: str | None, *, name: str = "date") -> date | None:
         parsed = date.fromisoformat(value)
     except ValueError:
         raise DateInputError(
-            f"“{_shorten(value)}” is not a date: use the form YYYY-MM-DD for “{name}”, "
-            "for example 2026-11-16."
+            N_(
+                "“%(value)s” is not a date: use the form YYYY-MM-DD for “%(name)s”, "
+                "for example 2026-11-16."
+            ),
+            value=_shorten(value),
+            name=name,
         ) from None
     check_day(parsed, name=name)
     return parsed
@@ -158,7 +163,10 @@ def parse_day(text: str | None, *, name: str = "date") -> date | None:
 def check_day(day: date, *, name: str = "date") -> None:
     if not FIRST_DATE <= day <= LAST_DATE:
         raise DateInputError(
-            f"“{name}” must be between {FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}."
+            N_("“%(name)s” must be between %(first)s and %(last)s."),
+            name=name,
+            first=FIRST_DATE.isoformat(),
+            last=LAST_DATE.isoformat(),
         )
 
 
@@ -184,8 +192,12 @@ def parse_instant(text: str | None, *, name: str) -> datetime | None:
         raise
     except (ValueError, OverflowError):
         raise DateInputError(
-            f"“{_shorten(value)}” is not a valid “{name}”: use ISO 8601, for example "
-            "2026-11-16 or 2026-11-16T09:15:00Z."
+            N_(
+                "“%(value)s” is not a valid “%(name)s”: use ISO 8601, for example "
+                "2026-11-16 or 2026-11-16T09:15:00Z."
+            ),
+            value=_shorten(value),
+            name=name,
         ) from None
 
 

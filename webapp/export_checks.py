@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
+
 from webapp.display_time import local_today, long_label, period_range, to_local
+from webapp.i18n import current_language
 from webapp.timeutil import INTERVAL, floor_interval, iso_z
 
 
@@ -21,18 +24,24 @@ def page_range_refusal(
     """Why the local days ``first``..``last`` (both included) cannot be exported, or None."""
     today = local_today(tz, now)
     if first > today:
-        return (
-            f"The range starts in the future: {first.isoformat()} is after today "
-            f"({today.isoformat()} in {tz.key}); there are no contacts there yet."
+        return gettext(
+            "The range starts in the future: %(first)s is after today (%(today)s in "
+            "%(zone)s); there are no contacts there yet.",
+            first=first.isoformat(),
+            today=today.isoformat(),
+            zone=tz.key,
         )
     if counted_from is not None:
         _, end = period_range("day", last, tz)
         if end <= counted_from:
-            return (
-                f"This integration's history was imported from {long_label(counted_from, tz)}; "
-                f"{first.isoformat()} to {last.isoformat()} is earlier, so nothing there was "
-                "counted (a file would be empty, not zeros). Choose days from "
-                f"{to_local(counted_from, tz).date().isoformat()}."
+            return gettext(
+                "This integration's history was imported from %(since)s; %(first)s to "
+                "%(last)s is earlier, so nothing there was counted (a file would be empty, "
+                "not zeros). Choose days from %(day)s.",
+                since=long_label(counted_from, tz, locale=current_language()),
+                first=first.isoformat(),
+                last=last.isoformat(),
+                day=to_local(counted_from, tz).date().isoformat(),
             )
     return None
 

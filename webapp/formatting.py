@@ -18,6 +18,7 @@ from flask_babel import gettext
 
 from webapp.display_time import to_local, zone
 from webapp.i18n import current_language
+from webapp.refusals import Refusal
 
 # Babel patterns where English keeps its ISO form; None: the locale's own "short" format.
 MOMENT = {"en": "yyyy-MM-dd HH:mm"}
@@ -37,3 +38,10 @@ def number(value: int | float, pattern: str | None = None) -> str:
     """``12,345`` in English, ``12 345`` in French; ``pattern`` (Babel's, e.g. ``0.0``)
     fixes the decimals: ``30.0`` and ``30,0``."""
     return format_decimal(value, format=pattern, locale=current_language())
+
+
+def localized(error: Exception) -> str:
+    """A refusal's sentence in the request's language (see ``webapp.refusals``)."""
+    if isinstance(error, Refusal):
+        return gettext(error.template, **error.values)
+    return str(error)

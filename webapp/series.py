@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from webapp.display_time import local_midnight_utc, parse_instant
 from webapp.models import IntervalStat
+from webapp.refusals import N_
 from webapp.stats import QueryError, Queue, RangeQuery
 from webapp.timeutil import INTERVAL, floor_interval, iso_z
 
@@ -83,7 +84,12 @@ def _choice(args: Mapping[str, str], name: str, allowed: Sequence[str], default:
     value = (args.get(name) or default).strip().lower()
     if value not in allowed:
         listed = ", ".join(allowed[:-1]) + " or " + allowed[-1]
-        raise QueryError(f"“{name}” must be {listed}, not “{value[:20]}”.")
+        raise QueryError(
+            N_("“%(name)s” must be %(listed)s, not “%(value)s”."),
+            name=name,
+            listed=listed,
+            value=value[:20],
+        )
     return value
 
 
@@ -99,13 +105,17 @@ def parse_options(args: Mapping[str, str], *, default_format: str) -> SeriesOpti
     series = _choice(args, "series", SERIES, "complete" if fmt == "wfm" else "sparse")
     if fmt == "wfm" and series == "sparse":
         raise QueryError(
-            "The WFM import format always lists every interval with its zeros; "
-            "choose the complete series or another format."
+            N_(
+                "The WFM import format always lists every interval with its zeros; "
+                "choose the complete series or another format."
+            )
         )
     if fmt == "wfm" and shape == "wide":
         raise QueryError(
-            "The WFM import format has one row per queue and interval; "
-            "it cannot be wide. Choose the long shape or another format."
+            N_(
+                "The WFM import format has one row per queue and interval; "
+                "it cannot be wide. Choose the long shape or another format."
+            )
         )
     return SeriesOptions(fmt, series == "complete", minutes, basis, shape)
 
@@ -208,9 +218,15 @@ def check_range(query: RangeQuery, options: SeriesOptions, tz: ZoneInfo) -> None
         start, local = slot_start(floor_interval(value), options.minutes, clock)
         if start != value:
             raise QueryError(
-                f"With {options.minutes}-minute intervals “{name}” must fall on an interval "
-                f"boundary of the chosen clock; {iso_z(value)} does not "
-                f"(the interval holding it starts at {local.isoformat(timespec='minutes')})."
+                N_(
+                    "With %(minutes)d-minute intervals “%(name)s” must fall on an interval "
+                    "boundary of the chosen clock; %(value)s does not (the interval holding "
+                    "it starts at %(start)s)."
+                ),
+                minutes=options.minutes,
+                name=name,
+                value=iso_z(value),
+                start=local.isoformat(timespec="minutes"),
             )
 
 

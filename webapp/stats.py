@@ -17,6 +17,7 @@ from webapp.chats import state_from_row
 from webapp.chunked import csv_chunks, json_array_chunks
 from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY
 from webapp.models import Chat, Group, Integration, IntervalStat
+from webapp.refusals import N_, Refusal
 from webapp.timeutil import iso_z
 
 MAX_RANGE = timedelta(days=400)
@@ -25,7 +26,7 @@ CSV_HEADER = ("queue", "interval_start", "contacts")
 Row = tuple[str, datetime, int]
 
 
-class QueryError(ValueError):
+class QueryError(Refusal):
     """A range or queue the admin asked for that we refuse, with the reason."""
 
 
@@ -146,19 +147,30 @@ class RangeQuery:
         given) refuses ranges that start in the future, where no contact can exist yet.
         """
         if start == end:
-            raise QueryError("The range is empty: “to” must be after “from”.")
+            raise QueryError(N_("The range is empty: “to” must be after “from”."))
         if start > end:
-            raise QueryError(f"“from” ({iso_z(start)}) is after “to” ({iso_z(end)}): swap them.")
+            raise QueryError(
+                N_("“from” (%(start)s) is after “to” (%(end)s): swap them."),
+                start=iso_z(start),
+                end=iso_z(end),
+            )
         if end - start > MAX_RANGE:
             raise QueryError(
-                f"The range is too long ({(end - start).days} days): at most "
-                f"{MAX_RANGE.days} days at a time; split it into several exports."
+                N_(
+                    "The range is too long (%(days)d days): at most %(most)d days at a time; "
+                    "split it into several exports."
+                ),
+                days=(end - start).days,
+                most=MAX_RANGE.days,
             )
         if now is not None and start >= now:
             raise QueryError(
-                f"The range starts in the future ({iso_z(start)}, now is "
-                f"{iso_z(now.replace(microsecond=0))}): "
-                "there are no contacts there yet."
+                N_(
+                    "The range starts in the future (%(start)s, now is %(now)s): "
+                    "there are no contacts there yet."
+                ),
+                start=iso_z(start),
+                now=iso_z(now.replace(microsecond=0)),
             )
         keys = None
         names = None
@@ -168,7 +180,11 @@ class RangeQuery:
             unknown = [n for n in names if n not in known]
             if unknown:
                 listed = ", ".join(sorted(known)) or "none yet"
-                raise QueryError(f"Unknown queue: {', '.join(unknown)}. Known queues: {listed}.")
+                raise QueryError(
+                    N_("Unknown queue: %(unknown)s. Known queues: %(known)s."),
+                    unknown=", ".join(unknown),
+                    known=listed,
+                )
             keys = [k for n in names for k in known[n]]
         return cls(integration, start, end, keys, names)
 

@@ -44,7 +44,9 @@ def _walk(page: Page) -> None:
     page.get_by_role("link", name="Sélectionner le modèle").click()
     expect(page.get_by_text("Nécessite un compte Freshchat Pro ou Enterprise")).to_be_visible()
     page.get_by_role("link", name="Ajouter cette intégration").click()
-    expect(page.get_by_role("heading", name="Configurer votre intégration Freshchat")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Configurer votre intégration Freshchat")
+    ).to_be_visible()
     expect(page.locator("legend", has_text="Identifiants")).to_be_visible()
 
     # An inline error arrives by htmx in French; the connection test answers in French.
@@ -91,7 +93,9 @@ def _walk(page: Page) -> None:
     explain = page.locator("#stats-explain")
     expect(explain).to_contain_text(f"{counts[tallest]} contact")
     expect(explain).to_contain_text("toutes les files d’attente")
-    expect(page.locator("#explain-table thead")).to_contain_text("Pourquoi dans cette file d’attente")
+    expect(page.locator("#explain-table thead")).to_contain_text(
+        "Pourquoi dans cette file d’attente"
+    )
     expect(page.locator("#explain-table")).to_contain_text("groupe lors de sa dernière résolution")
 
     # The header's switch: English, remembered across pages, and back to French.

@@ -156,3 +156,18 @@ def test_what_was_typed_stays_escaped_in_translated_messages(app, admin_client):
     body = checked.get_data(as_text=True)
     assert "&lt;b&gt;Bold&lt;/b&gt;" in body and "<b>Bold</b>" not in body
     assert "existe déjà" in text(one(parse(body), "#errors-name"))
+
+
+def test_refusals_stay_english_for_scripts_and_speak_french_on_pages(app):
+    import pytest
+
+    from webapp.display_time import DateInputError, parse_day
+    from webapp.formatting import localized
+
+    with pytest.raises(DateInputError) as refused:
+        parse_day("16/11/2026")
+    assert str(refused.value).startswith("“16/11/2026” is not a date")  # API, CLI
+    with app.test_request_context(headers=FRENCH):
+        assert localized(refused.value).startswith("« 16/11/2026 » n’est pas une date")
+    with app.test_request_context():
+        assert localized(refused.value) == str(refused.value)
