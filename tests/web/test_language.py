@@ -168,6 +168,7 @@ def test_refusals_stay_english_for_scripts_and_speak_french_on_pages(app):
         parse_day("16/11/2026")
     assert str(refused.value).startswith("“16/11/2026” is not a date")  # API, CLI
     with app.test_request_context(headers=FRENCH):
-        assert localized(refused.value).startswith("« 16/11/2026 » n’est pas une date")
+        french = localized(refused.value)
+        assert french.startswith("«\u00a016/11/2026\u00a0» n’est pas une date\u00a0:")
     with app.test_request_context():
         assert localized(refused.value) == str(refused.value)
