@@ -131,6 +131,8 @@ def interval_label(value: datetime, tz: ZoneInfo) -> str:
 
 # Babel patterns of a day and time: English keeps its ISO dates, French reads as French.
 LONG_PATTERNS = {"en": "EEE yyyy-MM-dd HH:mm", "fr": "EEE d MMM y HH:mm"}
+DAY_PATTERNS = {"en": "EEEE yyyy-MM-dd", "fr": "EEEE d MMMM y"}
+SHORT_DAY_PATTERNS = {"en": "EEE yyyy-MM-dd", "fr": "EEE d MMM y"}
 
 
 def long_label(value: datetime, tz: ZoneInfo, *, locale: str = "en") -> str:

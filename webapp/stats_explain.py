@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
+
 from webapp import stats
 from webapp.display_time import DateInputError, interval_label, long_label, to_local
+from webapp.i18n import current_language
 from webapp.models import Integration
 from webapp.stats_state import PanelUrls
 from webapp.timeutil import INTERVAL, iso_z
@@ -39,7 +42,9 @@ class ExplainView:
 
     @property
     def interval_label(self) -> str:
-        return long_label(self.interval, self.tz) if self.interval else ""
+        return (
+            long_label(self.interval, self.tz, locale=current_language()) if self.interval else ""
+        )
 
     @property
     def interval_end_label(self) -> str:
@@ -67,11 +72,11 @@ def refusal(
 ) -> str | None:
     """Why the list cannot be shown, or None."""
     if interval is None:
-        return "Choose an interval: “interval” is missing."
+        return gettext("Choose an interval: “interval” is missing.")
     if queue_name is not None and queue_name not in known:
-        return f"There is no queue named “{queue_name[:80]}”."
+        return gettext("There is no queue named “%(queue)s”.", queue=queue_name[:80])
     if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 9:
-        return f"“page” must be a whole number from 1, not “{page_text[:20]}”."
+        return gettext("“page” must be a whole number from 1, not “%(page)s”.", page=page_text[:20])
     return None
 
 

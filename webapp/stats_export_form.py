@@ -17,7 +17,10 @@ from zoneinfo import ZoneInfo
 from webapp import stats
 from webapp.display_time import DateInputError, long_label, parse_day, period_range, zone
 from webapp.export_checks import page_range_refusal
+from webapp.formatting import localized
+from webapp.i18n import current_language
 from webapp.models import Integration
+from webapp.refusals import N_
 from webapp.series import SeriesOptions, check_range, export_kind, option_values, parse_options
 from webapp.stats_state import PanelState
 
@@ -51,7 +54,9 @@ def form_view(
         hidden=hidden,
         queues=catalog,
         tz_name=tz.key,
-        imported_from=long_label(counted_from, tz) if counted_from else None,
+        imported_from=long_label(counted_from, tz, locale=current_language())
+        if counted_from
+        else None,
     )
 
 
@@ -119,11 +124,12 @@ def read_export_form(
         first = parse_day(args.get("from"), name="from")
         last = parse_day(args.get("to"), name="to")
         if first is None or last is None:
-            raise stats.QueryError("Choose both the first and the last day to export.")
+            raise stats.QueryError(N_("Choose both the first and the last day to export."))
         if first > last:
             raise stats.QueryError(
-                f"The first day ({first.isoformat()}) is after the last day "
-                f"({last.isoformat()}): swap them."
+                N_("The first day (%(first)s) is after the last day (%(last)s): swap them."),
+                first=first.isoformat(),
+                last=last.isoformat(),
             )
         refusal = page_range_refusal(first, last, tz, now, integration.counted_from)
         if refusal is not None:
@@ -135,7 +141,7 @@ def read_export_form(
         form.options = options
         form.filename = export_filename(integration, first.isoformat(), last.isoformat(), options)
     except (DateInputError, stats.QueryError) as exc:
-        form.error = str(exc)
+        form.error = localized(exc)
     return form
 
 

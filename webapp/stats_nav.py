@@ -10,7 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
+from flask_babel import gettext
+
 from webapp.display_time import ShownZone, local_today, period_days, period_range, period_start
+from webapp.i18n import current_language
 from webapp.stats_state import PanelState, PanelUrls
 
 
@@ -64,24 +68,45 @@ def navigation(state: PanelState, urls: PanelUrls, zone: ShownZone, now: datetim
     today = local_today(zone.tz, now)
     word = span_word(state.span)
     return Navigation(
-        previous=link_to(state, urls, f"← Previous {word}", day=state.day - step),
+        previous=link_to(
+            state,
+            urls,
+            "← " + (gettext("Previous day") if word == "day" else gettext("Previous week")),
+            day=state.day - step,
+        ),
         next=replace(
-            link_to(state, urls, f"Next {word} →", day=state.day + step),
+            link_to(
+                state,
+                urls,
+                (gettext("Next day") if word == "day" else gettext("Next week")) + " →",
+                day=state.day + step,
+            ),
             disabled=next_start > now,
         ),
-        today=link_to(state, urls, "Today" if state.span == "day" else "This week", day=today),
+        today=link_to(
+            state,
+            urls,
+            gettext("Today") if state.span == "day" else gettext("This week"),
+            day=today,
+        ),
         spans=[
             link_to(
                 state,
                 urls,
-                "Day",
+                gettext("Day"),
                 span="day",
                 day=state.day if state.span == "day" else day_in(state, today),
             ),
-            link_to(state, urls, "Week", span="week", day=period_start("week", state.day)),
+            link_to(state, urls, gettext("Week"), span="week", day=period_start("week", state.day)),
         ],
         week_days=[
-            link_to(state, urls, f"{day:%a %d}", span="day", day=day)
+            link_to(
+                state,
+                urls,
+                format_date(day, "EEE dd", locale=current_language()),
+                span="day",
+                day=day,
+            )
             for day in (state.day + timedelta(days=i) for i in range(7))
         ]
         if state.span == "week"

@@ -16,12 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_date
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from webapp import stats
 from webapp.charts import Band, Bar, Tick, bar_chart_svg
 from webapp.counting import UNDEFINED_QUEUE
-from webapp.display_time import ShownZone, interval_starts, long_label, period_range, to_local
+from webapp.display_time import (
+    DAY_PATTERNS,
+    SHORT_DAY_PATTERNS,
+    ShownZone,
+    interval_starts,
+    long_label,
+    period_range,
+    to_local,
+)
+from webapp.i18n import current_language
 from webapp.series import NOT_IMPORTED as SERIES_NOT_IMPORTED
 from webapp.series import NOT_YET as SERIES_NOT_YET
 from webapp.series import absence as series_absence
@@ -29,18 +41,17 @@ from webapp.stats_explain import ExplainView
 from webapp.stats_export_form import ExportFormView
 from webapp.stats_nav import Link, Navigation, link_to, navigation, span_word
 from webapp.stats_state import PanelState, PanelUrls, Parsed
-from webapp.wording import quantity
 
 # Why an interval has no count (see ``absence``): CSS classes, chart bands, table titles.
 NOT_IMPORTED = "not-imported"
 NOT_YET = "not-yet"
 BANDS = {
-    NOT_IMPORTED: Band("Not imported", hatched=True),
-    NOT_YET: Band("Not yet"),
+    NOT_IMPORTED: Band(_l("Not imported"), hatched=True),
+    NOT_YET: Band(_l("Not yet")),
 }
 ABSENT_TITLES = {
-    NOT_IMPORTED: "Before the imported history: not imported, so not counted",
-    NOT_YET: "Later than now: nothing to count yet",
+    NOT_IMPORTED: _l("Before the imported history: not imported, so not counted"),
+    NOT_YET: _l("Later than now: nothing to count yet"),
 }
 _ABSENCE_CLASSES = {SERIES_NOT_IMPORTED: NOT_IMPORTED, SERIES_NOT_YET: NOT_YET}
 
@@ -129,11 +140,19 @@ def absence(when: datetime, now: datetime, counted_from: datetime | None) -> str
 
 
 def period_label(span: str, first: date) -> str:
+    language = current_language()
     if span == "day":
-        return first.strftime("%A %Y-%m-%d")
+        return format_date(first, DAY_PATTERNS.get(language, DAY_PATTERNS["en"]), locale=language)
     last = first + timedelta(days=6)
     week = first.isocalendar()
-    return f"Week {week.week} of {week.year}: {first:%a %Y-%m-%d} to {last:%a %Y-%m-%d}"
+    pattern = SHORT_DAY_PATTERNS.get(language, SHORT_DAY_PATTERNS["en"])
+    return gettext(
+        "Week %(week)d of %(year)d: %(first)s to %(last)s",
+        week=week.week,
+        year=week.year,
+        first=format_date(first, pattern, locale=language),
+        last=format_date(last, pattern, locale=language),
+    )
 
 
 def queue_rows(
@@ -159,7 +178,8 @@ def queue_rows(
         None,
     )
     everything = sum(row.total for row in named) + (undefined.total if undefined else 0)
-    all_queues = QueueRow("All queues", link_to(state, urls, "All queues", queue=None), everything)
+    everyone = gettext("All queues")
+    all_queues = QueueRow(everyone, link_to(state, urls, everyone, queue=None), everything)
     return all_queues, named, undefined
 
 
@@ -182,6 +202,12 @@ def build_panel(
     explain_base += "&interval=" if "?" in explain_base else "?interval="
     # ``state.query()`` always holds span and date, so the URL already has a query string.
     push_base = urls.host(state.query(interval=None)) + "&interval="
+    language = current_language()
+    day_pattern = DAY_PATTERNS.get(language, DAY_PATTERNS["en"])
+    short_pattern = SHORT_DAY_PATTERNS.get(language, SHORT_DAY_PATTERNS["en"])
+    day_text = ""
+    # The translated pattern once, filled per bar (this loop is the page's hot path).
+    bar_title = gettext("%(when)s: %(count)s", when="%(when)s", count="%(count)s")
     rows: list[TableRow] = []
     bars: list[Bar] = []
     ticks: list[Tick] = []
@@ -202,15 +228,17 @@ def build_panel(
         row = TableRow(when, iso, label, count, explain_url, push_url, absent)
         if local.date() != previous_local_day:
             previous_local_day = local.date()
-            days.append(DayGroup(local.strftime("%A %Y-%m-%d"), []))
+            days.append(DayGroup(format_date(local, day_pattern, locale=language), []))
+            day_text = format_date(local, short_pattern, locale=language)
             if state.span == "week":
-                ticks.append(Tick(index, local.strftime("%a %d")))
+                ticks.append(Tick(index, format_date(local, "EEE dd", locale=language)))
         if state.span == "day" and local.minute == 0 and local.hour % 3 == 0:
             ticks.append(Tick(index, label[:5]))
         days[-1].rows.append(row)
         rows.append(row)
         if count:
-            title = f"{local:%a %Y-%m-%d} {label}: {quantity(count, 'contact')}"
+            contacts = ngettext("%(num)d contact", "%(num)d contacts", count)
+            title = bar_title % {"when": f"{day_text} {label}", "count": contacts}
             bars.append(Bar(count, title, explain_url, attributes={"hx-push-url": push_url or ""}))
         else:
             bars.append(Bar(0, "", absent=absent))
@@ -218,18 +246,23 @@ def build_panel(
                 absent_kinds.add(absent)
     measured = sum(1 for row in rows if row.absent is None)
 
-    queue_title = state.queue or "All queues"
+    queue_title = state.queue or gettext("All queues")
     chart = bar_chart_svg(
         bars,
         ticks,
-        title=f"{queue_title}: contacts per 15-minute interval, "
-        f"{period_label(state.span, state.day)} ({tz.key})",
+        title=gettext(
+            "%(queue)s: contacts per 15-minute interval, %(period)s (%(zone)s)",
+            queue=queue_title,
+            period=period_label(state.span, state.day),
+            zone=tz.key,
+        ),
         link_attributes={
             "hx-get": "{href}",
             "hx-target": "#stats-explain",
             "hx-swap": "outerHTML",
         },
         chart_id=f"stats-chart-{data.integration_id}",
+        empty_text=gettext("No contacts in this range"),
         bands=BANDS,
     )
     nav = navigation(state, urls, zone, now)
@@ -243,7 +276,7 @@ def build_panel(
         zone=zone,
         total=total,
         measured=measured,
-        where=queue_title if state.queue else "any queue",
+        where=queue_title if state.queue else None,
         today_label=nav.today.label,
     )
     return StatsPanel(
@@ -272,9 +305,11 @@ def build_panel(
 def chart_legend(absent_kinds: set[str]) -> list[str]:
     legend = []
     if NOT_IMPORTED in absent_kinds:
-        legend.append("Hatched, “—” in the table: before the imported history, not imported.")
+        legend.append(
+            gettext("Hatched, “—” in the table: before the imported history, not imported.")
+        )
     if NOT_YET in absent_kinds:
-        legend.append("Shaded, “—” in the table: later than now.")
+        legend.append(gettext("Shaded, “—” in the table: later than now."))
     return legend
 
 
@@ -288,7 +323,7 @@ def period_notices(
     zone: ShownZone,
     total: int,
     measured: int,
-    where: str,
+    where: str | None,
     today_label: str,
 ) -> list[str]:
     """Plain sentences for periods that are not (fully) measured, or measured and empty."""
@@ -296,25 +331,61 @@ def period_notices(
     counted_from = data.counted_from
     if counted_from is not None and start < counted_from:
         # Said first: it is why the numbers below are partial or missing.
-        imported = f"History imported from {long_label(counted_from, zone.tz)}"
+        since = long_label(counted_from, zone.tz, locale=current_language())
         if end <= counted_from:
             notices.append(
-                f"{imported}; earlier intervals were not imported, so this {word} has no "
-                "counts (shown as “—”, not 0)."
+                gettext(
+                    "History imported from %(since)s; earlier intervals were not imported, "
+                    "so this day has no counts (shown as “—”, not 0).",
+                    since=since,
+                )
+                if word == "day"
+                else gettext(
+                    "History imported from %(since)s; earlier intervals were not imported, "
+                    "so this week has no counts (shown as “—”, not 0).",
+                    since=since,
+                )
             )
         else:
             notices.append(
-                f"{imported}; earlier intervals were not imported: they show “—”, not 0, "
-                f"and the totals of this {word} start from there."
+                gettext(
+                    "History imported from %(since)s; earlier intervals were not imported: "
+                    "they show “—”, not 0, and the totals of this day start from there.",
+                    since=since,
+                )
+                if word == "day"
+                else gettext(
+                    "History imported from %(since)s; earlier intervals were not imported: "
+                    "they show “—”, not 0, and the totals of this week start from there.",
+                    since=since,
+                )
             )
     if start >= now:
         notices.append(
-            f"This {word} is in the future: there are no contacts yet. "
-            f"Use “{today_label}” to come back."
+            gettext(
+                "This day is in the future: there are no contacts yet. "
+                "Use “%(today)s” to come back.",
+                today=today_label,
+            )
+            if word == "day"
+            else gettext(
+                "This week is in the future: there are no contacts yet. "
+                "Use “%(today)s” to come back.",
+                today=today_label,
+            )
         )
     elif total == 0 and measured:
-        notices.append(
-            f"No contacts in {where} this {word}."
-            + ("" if data.synced else " No sync has finished yet.")
-        )
+        if where is None:
+            sentence = (
+                gettext("No contacts in any queue this day.")
+                if word == "day"
+                else gettext("No contacts in any queue this week.")
+            )
+        elif word == "day":
+            sentence = gettext("No contacts in %(queue)s this day.", queue=where)
+        else:
+            sentence = gettext("No contacts in %(queue)s this week.", queue=where)
+        if not data.synced:
+            sentence += " " + gettext("No sync has finished yet.")
+        notices.append(sentence)
     return notices

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
+
 from webapp.display_time import (
     SPANS,
     DateInputError,
@@ -21,6 +23,8 @@ from webapp.display_time import (
     parse_instant,
     period_start,
 )
+from webapp.formatting import localized
+from webapp.refusals import N_
 from webapp.timeutil import iso_z
 
 DEFAULT_SPAN = "week"
@@ -65,10 +69,11 @@ def parse_interval(text: str | None) -> datetime:
     """The start of a 15-minute interval, from the query string (naive UTC)."""
     value = parse_instant(text, name="interval")
     if value is None:
-        raise DateInputError("Choose an interval: “interval” is missing.")
+        raise DateInputError(N_("Choose an interval: “interval” is missing."))
     if value.minute % 15 or value.second or value.microsecond:
         raise DateInputError(
-            f"{iso_z(value)} is not the start of a 15-minute interval (:00, :15, :30, :45)."
+            N_("%(value)s is not the start of a 15-minute interval (:00, :15, :30, :45)."),
+            value=iso_z(value),
         )
     return value
 
@@ -84,22 +89,37 @@ def parse_state(
     errors: list[str] = []
     span = (args.get("span") or DEFAULT_SPAN).strip().lower()
     if span not in SPANS:
-        errors.append(f"“span” must be “day” or “week”, not “{span[:20]}”; showing a week.")
+        errors.append(
+            gettext(
+                "“span” must be “day” or “week”, not “%(span)s”; showing a week.", span=span[:20]
+            )
+        )
         span = DEFAULT_SPAN
     # ``date`` is canonical; ``day`` is accepted too, as people naturally write it.
     name = "date" if "date" in args or "day" not in args else "day"
     try:
         day = parse_day(args.get(name), name=name) or local_today(tz, now)
     except DateInputError as exc:
-        errors.append(f"{exc} Showing the current {span} instead.")
+        errors.append(
+            localized(exc)
+            + " "
+            + (
+                gettext("Showing the current day instead.")
+                if span == "day"
+                else gettext("Showing the current week instead.")
+            )
+        )
         day = local_today(tz, now)
     queue = args.get("queue")
     if queue is not None and not queue.strip():
         queue = None
     if queue is not None and queue not in known_queues:
         errors.append(
-            f"There is no queue named “{queue[:80]}” in this integration; showing all "
-            "queues. Queue names are spelled exactly as in Freshchat."
+            gettext(
+                "There is no queue named “%(queue)s” in this integration; showing all "
+                "queues. Queue names are spelled exactly as in Freshchat.",
+                queue=queue[:80],
+            )
         )
         queue = None
     interval = None
@@ -107,5 +127,5 @@ def parse_state(
         try:
             interval = parse_interval(args.get("interval"))
         except DateInputError as exc:
-            errors.append(f"{exc} No chats are listed.")
+            errors.append(localized(exc) + " " + gettext("No chats are listed."))
     return Parsed(PanelState(span, period_start(span, day), queue, interval), errors)

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from webapp import stats
 from webapp.display_time import DateInputError, zone
+from webapp.formatting import localized
 from webapp.models import Integration
 from webapp.stats_explain import explain_view
 from webapp.stats_export_form import (
@@ -109,7 +110,7 @@ def explain(integration_id: int):  # type: ignore[no-untyped-def]
     try:
         interval = parse_interval(request.args.get("interval"))
     except DateInputError as exc:
-        error = str(exc)
+        error = localized(exc)
     view = explain_view(
         integration,
         zone(integration.display_timezone),
