@@ -42,6 +42,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from webapp.refusals import N_, Refusal
+
 SIGNATURE_HEADER = "X-Freshchat-Signature"
 RETRY_HEADER = "X-Retry-Count"
 MIN_KEY_BITS = 1024  # Freshchat's size is not published; refuse only what is plainly weak
@@ -58,7 +60,7 @@ EVENT_PREFIX = "webhook."  # InboundEvent.event_name of webhook events, e.g. web
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.S)
 
 
-class WebhookKeyError(ValueError):
+class WebhookKeyError(Refusal):
     """The pasted public key cannot be used; the message says why, for the admin."""
 
 
@@ -78,12 +80,12 @@ def load_public_key(text: str) -> rsa.RSAPublicKey:
     or the base64 body alone (copied without its BEGIN/END lines)."""
     value = (text or "").strip()
     if not value:
-        raise WebhookKeyError("Paste the public key shown in Freshchat's webhook settings.")
+        raise WebhookKeyError(N_("Paste the public key shown in Freshchat's webhook settings."))
     if len(value) > PEM_MAX:
-        raise WebhookKeyError("That is far longer than a public key.")
+        raise WebhookKeyError(N_("That is far longer than a public key."))
     if "PRIVATE KEY" in value:
         raise WebhookKeyError(
-            "That is a private key: paste the public key Freshchat shows, never a private one."
+            N_("That is a private key: paste the public key Freshchat shows, never a private one.")
         )
     block = _PEM_BLOCK.search(value)
     if block is not None:
@@ -92,8 +94,10 @@ def load_public_key(text: str) -> rsa.RSAPublicKey:
         body = "".join(value.split())
         if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", body):
             raise WebhookKeyError(
-                "This is not a public key: expected text starting with "
-                "-----BEGIN PUBLIC KEY----- (or its base64 body)."
+                N_(
+                    "This is not a public key: expected text starting with "
+                    "-----BEGIN PUBLIC KEY----- (or its base64 body)."
+                )
             )
         lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
         pem = f"-----BEGIN PUBLIC KEY-----\n{lines}\n-----END PUBLIC KEY-----"
@@ -101,13 +105,15 @@ def load_public_key(text: str) -> rsa.RSAPublicKey:
         key = serialization.load_pem_public_key(pem.encode("ascii"))
     except (ValueError, UnsupportedAlgorithm, UnicodeEncodeError):
         raise WebhookKeyError(
-            "The key could not be read: copy the whole public key from Freshchat, "
-            "including the BEGIN and END lines."
+            N_(
+                "The key could not be read: copy the whole public key from Freshchat, "
+                "including the BEGIN and END lines."
+            )
         ) from None
     if not isinstance(key, rsa.RSAPublicKey):
-        raise WebhookKeyError("Freshchat signs with RSA; this is another kind of key.")
+        raise WebhookKeyError(N_("Freshchat signs with RSA; this is another kind of key."))
     if key.key_size < MIN_KEY_BITS:
-        raise WebhookKeyError(f"This RSA key has only {key.key_size} bits.")
+        raise WebhookKeyError(N_("This RSA key has only %(bits)d bits."), bits=key.key_size)
     return key
 
 

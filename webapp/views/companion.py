@@ -20,6 +20,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from webapp import companion_package, webhook_intake
+from webapp.formatting import localized
 from webapp.freshchat import webhooks
 from webapp.integration_page import realtime_section
 from webapp.models import Integration
@@ -81,7 +82,7 @@ def validate_key(integration_id: int):  # type: ignore[no-untyped-def]
         try:
             webhooks.load_public_key(text)
         except webhooks.WebhookKeyError as exc:
-            error = str(exc)
+            error = localized(exc)
     return render_template(
         "integrations/_webhook_key_field.html",
         integration=integration,
@@ -99,8 +100,8 @@ def save_key(integration_id: int):  # type: ignore[no-untyped-def]
         webhook_intake.configure(integration, text)
     except webhooks.WebhookKeyError as exc:
         if request.htmx:
-            return _render_section(integration, key_text=text, error=str(exc)), 422
-        flash(_("Freshchat webhooks: %(problem)s", problem=str(exc)), "error")
+            return _render_section(integration, key_text=text, error=localized(exc)), 422
+        flash(_("Freshchat webhooks: %(problem)s", problem=localized(exc)), "error")
         return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
     if request.htmx:
         return _render_section(integration)
