@@ -54,7 +54,7 @@ class ExplainView:
         return self.urls.explain({**self.pager_query, "page": str(number)})
 
     def local(self, value: datetime | None) -> str:
-        return long_label(value, self.tz) if value else "—"
+        return long_label(value, self.tz, locale=current_language()) if value else "—"
 
 
 def back_query(interval: datetime | None, queue: str | None, tz: ZoneInfo) -> dict[str, str]:
