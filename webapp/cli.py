@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import NoReturn
 from zoneinfo import available_timezones
@@ -13,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from webapp import integrations as service
+from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
 from webapp.domains import DomainError, allowed_suffixes, normalise_domain
 from webapp.extensions import db
@@ -82,8 +84,7 @@ def add_command(name, domain, api_key, sync_every, backfill_days, display_timezo
             result = check_credentials(
                 host,
                 api_key,
-                api_url_template=current_app.config["FRESHCHAT_API_URL"],
-                timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
+                ClientSettings.from_config(current_app.config),
             )
             if not result.ok:
                 _fail(result.message)
@@ -241,7 +242,7 @@ def sync_command(name: str | None, since: str | None) -> None:
     SIGTERM or Ctrl-C stops the running sync at its next safe point: the run is marked
     interrupted, the lease released, and the command exits non-zero.
     """
-    from webapp import sync, sync_guard
+    from webapp import pause, sync_guard, sync_jobs
     from webapp.reimport import SinceError, parse_since
     from webapp.timeutil import now_from
 
@@ -257,11 +258,11 @@ def sync_command(name: str | None, since: str | None) -> None:
     with db.connection_context(), sync_guard.stop_on_signals():
         if name:
             integration = _find(name)
-            if integration.paused:
-                _fail(f"“{integration.name}” is paused; resume it before syncing.")
+            if not pause.may_sync(integration):
+                _fail(f"“{integration.name}”: {pause.SYNC_REFUSED}")
             targets = [integration]
         else:
-            targets = list(service.live().where(Integration.paused == False))  # noqa: E712
+            targets = list(service.live().where(pause.running()))
         if not targets:
             click.echo("No active integration to sync.")
             return
@@ -280,7 +281,7 @@ def sync_command(name: str | None, since: str | None) -> None:
                     shown[0] = run.progress_done
                     click.echo(f"  [{run.progress_done}/{run.progress_total}] {run.progress_text}")
 
-            outcome = sync.run_sync_for_app(
+            outcome = sync_jobs.sync_for_app(
                 app,
                 integration.id,
                 trigger="reimport" if since_at else "cli",
@@ -307,7 +308,7 @@ def diagnose_command(name: str, out: str | None) -> None:
     """Check data access: one short Extract job per event over the last 24 hours, read in
     memory, nothing stored; prints what each event's export holds and how it is read."""
     from webapp import diagnose
-    from webapp.sync import client_factory_for
+    from webapp.clients import client_factory_for
     from webapp.timeutil import now_from
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -456,8 +457,12 @@ def demo_command(host: str, port: int, seed: int, chats_per_day: int, dialect: s
     )
 
 
-def register_cli(app: Flask) -> None:
+def register_cli(app: Flask, make_app: Callable[..., Flask]) -> None:
+    """Add the commands; ``make_app`` (``webapp.create_app``) is kept for ``flask demo``,
+    which builds an app of its own."""
     from webapp.cli_db import db_cli
+
+    app.extensions["make_app"] = make_app
 
     app.cli.add_command(db_cli)
     app.cli.add_command(integrations_cli)

@@ -23,12 +23,13 @@ Choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.changes import ChatChange
+from webapp.clients import ClientFactory
 from webapp.database import padded_in_lists, prepared_sql
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
@@ -37,8 +38,6 @@ from webapp.models import Chat, Integration
 from webapp.timeutil import parse_timestamp, utcnow
 
 LOOKUP_GIVE_UP = timedelta(hours=6)
-
-ClientFactory = Callable[[Integration], FreshchatClient]
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from webapp import pause
 from webapp.models import Integration, SyncRun
 from webapp.timeutil import utcnow
 
@@ -43,7 +44,7 @@ def describe(integration: Integration) -> Status:
         progress = run.progress_text or "Starting…"
         return Status("syncing", "Syncing", progress, integration.next_sync_at, run)
     if integration.paused:
-        return Status("paused", "Paused", "No syncs until resumed.", None)
+        return Status("paused", "Paused", pause.STATUS_DETAIL, None)
     if integration.last_sync_outcome is None:
         return Status(
             "never", "Never synced", "The first sync has not run yet.", integration.next_sync_at

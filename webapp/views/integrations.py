@@ -19,6 +19,7 @@ from flask import (
 
 from webapp import integration_list, overlaps, scheduler
 from webapp import integrations as service
+from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
 from webapp.forms import ActionForm, DeleteForm, IntegrationForm
 from webapp.models import Integration
@@ -53,8 +54,7 @@ def _connection(form: IntegrationForm, integration: Integration | None):  # type
     return check_credentials(
         form.normalised_domain or "",
         api_key or "",
-        api_url_template=current_app.config["FRESHCHAT_API_URL"],
-        timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
+        ClientSettings.from_config(current_app.config),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from webapp import scheduler
+from webapp import pause, scheduler
 from webapp.models import Integration, SyncRun
 from webapp.status import active_run, describe, lease_held
 from webapp.views.integrations import get_integration
@@ -108,8 +108,8 @@ def panel(integration_id: int):  # type: ignore[no-untyped-def]
 def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     waiting = None
-    if integration.paused:
-        message = "This integration is paused: resume it to sync."
+    if not pause.may_sync(integration):
+        message = pause.SYNC_REFUSED
     elif lease_held(integration):
         # Read from the lease, which every process respects, not from this scheduler.
         message = "A sync is already running; its progress is shown below."

@@ -1,0 +1,42 @@
+"""What pausing an integration stops: decided here, and only here.
+
+A paused integration is frozen: **no sync of any kind** runs (scheduled, **Sync now**,
+``flask sync``, a re-import), and pushed events (companion app, webhooks) are accepted and
+stored but **not applied**, so its statistics do not move. Resuming lets the scheduler sync
+it again and apply the stored events within a minute. Deleting is another matter
+(``Integration.is_deleted``), not decided here.
+
+Every caller asks these functions and shows these words, so the pages, the CLI, the push
+API and the scheduler agree.
+"""
+
+from __future__ import annotations
+
+from peewee import Expression
+
+from webapp.models import Integration
+
+SYNC_REFUSED = "This integration is paused: resume it to sync."
+REIMPORT_REFUSED = "This integration is paused: resume it to re-import."
+PUSH_NOTE = "integration paused: events are kept and applied when it is resumed"
+STATUS_DETAIL = "No syncs until resumed; pushed events are kept and applied then."
+
+
+def may_sync(integration: Integration) -> bool:
+    """Whether any sync (scheduled, manual, CLI, re-import) may run now."""
+    return not integration.paused
+
+
+def applies_pushed(integration: Integration) -> bool:
+    """Whether pushed events are applied as they arrive, or only kept until resumed."""
+    return not integration.paused
+
+
+def running() -> Expression:
+    """The query condition for integrations that are not paused (syncing and applying)."""
+    return Integration.paused == False  # noqa: E712
+
+
+def stopped() -> Expression:
+    """The query condition for paused integrations."""
+    return Integration.paused == True  # noqa: E712
