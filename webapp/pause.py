@@ -20,6 +20,11 @@ SYNC_REFUSED = "This integration is paused: resume it to sync."
 REIMPORT_REFUSED = "This integration is paused: resume it to re-import."
 PUSH_NOTE = "integration paused: events are kept and applied when it is resumed"
 STATUS_DETAIL = "No syncs until resumed; pushed events are kept and applied then."
+PAUSED_DONE = "Paused: no syncs, and pushed events are kept unapplied, until you resume."
+RESUMED_DONE = (
+    "Resumed: the next sync imports everything since the last one, and events kept "
+    "meanwhile are applied within a minute."
+)
 
 
 def may_sync(integration: Integration) -> bool:

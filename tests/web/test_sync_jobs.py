@@ -146,3 +146,15 @@ def test_the_status_of_a_paused_integration_says_the_rule(app):
     with db.connection_context():
         status = describe(Integration.get_by_id(integration_id))
     assert (status.state, status.detail) == ("paused", pause.STATUS_DETAIL)
+
+
+def test_pausing_and_resuming_from_the_page_say_the_rule(app, admin_client):
+    integration_id = add_integration(app, "Support", "acme.freshchat.com", "key-12345678")
+    paused = admin_client.post(f"/integrations/{integration_id}/pause", follow_redirects=True)
+    assert pause.PAUSED_DONE in paused.get_data(as_text=True)
+    with db.connection_context():
+        assert not pause.may_sync(Integration.get_by_id(integration_id))
+    resumed = admin_client.post(f"/integrations/{integration_id}/resume", follow_redirects=True)
+    assert pause.RESUMED_DONE in resumed.get_data(as_text=True)
+    with db.connection_context():
+        assert pause.may_sync(Integration.get_by_id(integration_id))

@@ -19,6 +19,7 @@ from flask import (
 
 from webapp import integration_list, overlaps, scheduler
 from webapp import integrations as service
+from webapp import pause as pause_rule  # the view function below is named pause
 from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
 from webapp.forms import ActionForm, DeleteForm, IntegrationForm
@@ -217,12 +218,7 @@ def _set_paused(integration_id: int, paused: bool):  # type: ignore[no-untyped-d
     integration = get_integration(integration_id)
     service.set_paused(integration, paused)
     scheduler.schedule_integration(integration)
-    flash(
-        "Paused: no syncs until you resume."
-        if paused
-        else "Resumed: the next sync imports everything since the last one.",
-        "success",
-    )
+    flash(pause_rule.PAUSED_DONE if paused else pause_rule.RESUMED_DONE, "success")
     return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
 
 
