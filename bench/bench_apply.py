@@ -64,7 +64,7 @@ def synthetic_changes(n: int, lag: int, seed: int, counter: Counter) -> Iterator
         tail.append(ChatChange(cid, at=resolved, resolved_time=resolved, status="resolved"))
         if 0.15 <= roll < 0.25:  # reopened and resolved again, maybe elsewhere
             again = resolved + timedelta(hours=rng.randrange(1, 48))
-            tail.append(ChatChange(cid, at=again - timedelta(hours=1), status="new", reopened=True))
+            tail.append(ChatChange(cid, at=again - timedelta(hours=1), status="new"))
             if roll < 0.2:
                 moved = GROUPS[rng.randrange(len(GROUPS))]["id"]
                 tail.append(ChatChange(cid, at=again - timedelta(minutes=30), group_id=moved))

@@ -57,12 +57,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.fernet import Fernet
 
 from webapp import chats, integrations, pull_window
+from webapp.clients import client_factory_for
 from webapp.database import open_database
 from webapp.freshchat.client import FreshchatClient
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
 from webapp.models import Chat, IntervalStat
 from webapp.security import SecretBox
-from webapp.sync import EXTRACT_EVENTS, MAX_WINDOW, client_factory_for, run_sync
+from webapp.sync import EXTRACT_EVENTS, MAX_WINDOW, run_sync
 
 # A Monday, midnight UTC: with a UTC account and history_days == backfill days, the
 # backfill window [NOW - 30 days, NOW) holds every chat the account has, so the stored

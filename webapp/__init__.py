@@ -92,7 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from webapp.cli import register_cli
 
-    register_cli(app)
+    register_cli(app, create_app)
     logging.getLogger("webapp").setLevel(logging.INFO)
     return app
 

@@ -26,10 +26,8 @@ class ChatChange:
     at: datetime
     created_time: datetime | None = None
     resolved_time: datetime | None = None
-    reopened: bool = False
     status: str | None = None
     group_id: str | None = NO_GROUP_INFO  # type: ignore[assignment]
-    group_name: str | None = None
     spam: bool = False
     deleted: bool = False
     # When the group observation holds, if earlier than ``at``: a pushed resolution is

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import NoReturn
-from zoneinfo import available_timezones
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from webapp import integrations as service
-from webapp.connection import check_credentials
-from webapp.domains import DomainError, allowed_suffixes, normalise_domain
+from webapp.cli_common import fail, find
+from webapp.cli_integrations import integrations_cli
 from webapp.extensions import db
 from webapp.models import Admin, Integration
 from webapp.names import name_problem
@@ -22,180 +21,8 @@ from webapp.security import hash_password
 from webapp.sessions import end_all_sessions
 from webapp.timeutil import parse_timestamp
 
-# Commands run inside the app context (AppGroup commands get it by themselves; the plain
-# ones below use ``with_appcontext``) so they also work through ``app.test_cli_runner()``,
-# which does not go through FlaskGroup.
-integrations_cli = AppGroup("integrations", help="Manage Freshchat integrations.")
-
-
-def _fail(message: str) -> NoReturn:
-    """One line on stderr and a non-zero exit, so scripts can test the outcome."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def _find(name: str) -> Integration:
-    integration = service.live().where(Integration.name_key == service.name_key(name)).first()
-    if integration is None:
-        _fail(f"no integration named “{name}”.")
-    return integration
-
-
-@integrations_cli.command("add")
-@click.option("--name", required=True)
-@click.option("--domain", required=True, help="e.g. example.freshchat.com")
-@click.option(
-    "--api-key",
-    envvar="FRESHCHAT_API_KEY",
-    help="An Account Administrator's API key; '-' reads it from stdin, and without the "
-    "option it comes from FRESHCHAT_API_KEY (either keeps it out of the process list).",
-)
-@click.option("--sync-every", type=click.Choice(["15", "30", "60"]), default="15")
-@click.option("--backfill-days", type=click.IntRange(1, service.BACKFILL_MAX_DAYS), default=30)
-@click.option("--timezone", "display_timezone", default="UTC")
-@click.option("--no-check", is_flag=True, help="Save without trying the credentials.")
-def add_command(name, domain, api_key, sync_every, backfill_days, display_timezone, no_check):  # type: ignore[no-untyped-def]
-    """Add a Freshchat integration (credentials are tried first unless --no-check)."""
-    with db.connection_context():
-        name = service.clean_name(name)
-        if not name or len(name) > service.NAME_MAX:
-            _fail(f"the name must be 1 to {service.NAME_MAX} characters.")
-        if problem := name_problem(name):
-            _fail(problem)
-        if service.name_taken(name):
-            _fail(f"an integration named “{name}” already exists.")
-        try:
-            host = normalise_domain(
-                domain, allowed_suffixes(current_app.config["FRESHCHAT_ALLOWED_HOSTS"])
-            )
-        except DomainError as exc:
-            _fail(str(exc))
-        twin = service.connected_to(host)
-        if twin is not None:
-            _fail(f"{host} is already connected as “{twin.name}”.")
-        api_key = _read_api_key(api_key)
-        if any(ch.isspace() for ch in api_key):
-            _fail("the API key contains spaces.")
-        if display_timezone not in available_timezones():
-            _fail(f"unknown time zone “{display_timezone}”; use a name such as Europe/Berlin.")
-        if not no_check:
-            result = check_credentials(
-                host,
-                api_key,
-                api_url_template=current_app.config["FRESHCHAT_API_URL"],
-                timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
-            )
-            if not result.ok:
-                _fail(result.message)
-        try:
-            integration = service.create(
-                service.IntegrationInput(
-                    name, host, api_key, int(sync_every), backfill_days, display_timezone
-                ),
-                current_app.extensions["secret_box"],
-            )
-        except service.IntegrationError as exc:
-            _fail(str(exc))
-        click.echo(f"Added integration {integration.id}: {integration.name} ({host}).")
-
-
-def _read_api_key(option: str | None) -> str:
-    """The key from ``--api-key``, stdin (``-``) or ``FRESHCHAT_API_KEY`` (click fills the
-    option from it). A key typed on the command line shows in ``ps`` to every local user."""
-    if option is not None and option.strip() == "-":
-        option = sys.stdin.readline()
-    key = (option or "").strip()
-    if not key:
-        _fail(
-            "no API key: pass --api-key - and write the key to stdin, or set "
-            "FRESHCHAT_API_KEY (or pass --api-key KEY, visible to other local users)."
-        )
-    return key
-
-
-@integrations_cli.command("list")
-def list_command() -> None:
-    """List integrations with their status."""
-    from webapp.status import describe
-
-    with db.connection_context():
-        rows = list(service.live().order_by(Integration.name_key))
-        if not rows:
-            click.echo("No integrations.")
-        for integration in rows:
-            status = describe(integration)
-            last = integration.last_sync_finished_at
-            nxt = integration.next_sync_at
-            click.echo(
-                "\t".join(
-                    (
-                        str(integration.id),
-                        integration.name,
-                        integration.domain,
-                        status.label,
-                        f"every {integration.sync_every_minutes} min",
-                        f"last sync: {f'{last:%Y-%m-%d %H:%M} UTC' if last else 'never'}",
-                        f"next sync: {f'{nxt:%Y-%m-%d %H:%M} UTC' if nxt else '-'}",
-                    )
-                )
-            )
-
-
-@integrations_cli.command("delete")
-@click.argument("name")
-@click.option("--remove-data", is_flag=True, help="Also remove imported queues and statistics.")
-def delete_command(name: str, remove_data: bool) -> None:
-    """Delete an integration (statistics are kept unless --remove-data)."""
-    from webapp import scheduler
-
-    with db.connection_context():
-        integration = _find(name)
-        scheduler.unschedule_integration(integration.id)
-        service.delete(integration, remove_data=remove_data)
-        click.echo(
-            f"Deleted “{integration.name}”"
-            + (" and its data." if remove_data else "; statistics kept.")
-        )
-
-
-@integrations_cli.command("app-key")
-@click.argument("name")
-def app_key_command(name: str) -> None:
-    """Generate (or regenerate) the companion-app key and print it once."""
-    with db.connection_context():
-        integration = _find(name)
-        new_key = service.issue_app_key(integration)
-        click.echo(new_key.plaintext)
-        click.echo("Store it now: it cannot be shown again. Any previous key is revoked.", err=True)
-
-
-@integrations_cli.command("webhooks")
-@click.argument("name")
-@click.option(
-    "--public-key",
-    "public_key",
-    type=click.File("r", encoding="utf-8"),
-    required=True,
-    help="File holding the public key shown in Freshchat's webhook settings (PEM).",
-)
-@click.option("--base-url", help="This server's public URL (default: PUBLIC_BASE_URL).")
-def webhooks_command(name: str, public_key, base_url: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Receive Freshchat webhooks: store Freshchat's public key, print the webhook URL last."""
-    from webapp import webhook_intake
-    from webapp.freshchat.webhooks import WebhookKeyError
-
-    with db.connection_context():
-        integration = _find(name)
-        try:
-            endpoint = webhook_intake.configure(integration, public_key.read())
-        except WebhookKeyError as exc:
-            _fail(str(exc))
-    base = base_url or current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        base = "http://127.0.0.1:8000"
-        click.echo(f"No --base-url or PUBLIC_BASE_URL: assuming {base}.", err=True)
-    click.echo(f"Public key saved for “{integration.name}”. Paste this URL in Freshchat:")
-    click.echo(webhook_intake.webhook_url(base, endpoint.token))
+# The plain commands below use ``with_appcontext`` so they also work through
+# ``app.test_cli_runner()``, which does not go through FlaskGroup.
 
 
 @click.command("create-admin")
@@ -206,15 +33,15 @@ def create_admin_command(username: str, password: str | None) -> None:
     """Create an administrator, or reset the password of an existing one."""
     username = username.strip()
     if not username or len(username) > 80:
-        _fail("the username must be 1 to 80 characters.")
+        fail("the username must be 1 to 80 characters.")
     if problem := name_problem(username, "The username"):
-        _fail(problem)
+        fail(problem)
     if password is None:
         password = click.prompt("Password", hide_input=True)
         if click.prompt("Repeat password", hide_input=True) != password:
-            _fail("the passwords differ.")
+            fail("the passwords differ.")
     if len(password) < 10:
-        _fail("the password must have at least 10 characters.")
+        fail("the password must have at least 10 characters.")
     with db.connection_context():
         admin = Admin.get_or_none(Admin.username == username)
         if admin is None:
@@ -241,7 +68,7 @@ def sync_command(name: str | None, since: str | None) -> None:
     SIGTERM or Ctrl-C stops the running sync at its next safe point: the run is marked
     interrupted, the lease released, and the command exits non-zero.
     """
-    from webapp import sync, sync_guard
+    from webapp import pause, sync_guard, sync_jobs
     from webapp.reimport import SinceError, parse_since
     from webapp.timeutil import now_from
 
@@ -249,19 +76,19 @@ def sync_command(name: str | None, since: str | None) -> None:
     since_at = None
     if since is not None:
         if not name:
-            _fail("--since re-imports one integration: give its NAME.")
+            fail("--since re-imports one integration: give its NAME.")
         try:
             since_at = parse_since(since, now_from(app.config))
         except SinceError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     with db.connection_context(), sync_guard.stop_on_signals():
         if name:
-            integration = _find(name)
-            if integration.paused:
-                _fail(f"“{integration.name}” is paused; resume it before syncing.")
+            integration = find(name)
+            if not pause.may_sync(integration):
+                fail(f"“{integration.name}”: {pause.SYNC_REFUSED}")
             targets = [integration]
         else:
-            targets = list(service.live().where(Integration.paused == False))  # noqa: E712
+            targets = list(service.live().where(pause.running()))
         if not targets:
             click.echo("No active integration to sync.")
             return
@@ -280,7 +107,7 @@ def sync_command(name: str | None, since: str | None) -> None:
                     shown[0] = run.progress_done
                     click.echo(f"  [{run.progress_done}/{run.progress_total}] {run.progress_text}")
 
-            outcome = sync.run_sync_for_app(
+            outcome = sync_jobs.sync_for_app(
                 app,
                 integration.id,
                 trigger="reimport" if since_at else "cli",
@@ -294,7 +121,7 @@ def sync_command(name: str | None, since: str | None) -> None:
             else:
                 failures.append(f"{integration.name}: {outcome.message}")
         if failures:
-            _fail(" | ".join(failures))
+            fail(" | ".join(failures))
 
 
 @click.command("diagnose")
@@ -307,12 +134,12 @@ def diagnose_command(name: str, out: str | None) -> None:
     """Check data access: one short Extract job per event over the last 24 hours, read in
     memory, nothing stored; prints what each event's export holds and how it is read."""
     from webapp import diagnose
-    from webapp.sync import client_factory_for
+    from webapp.clients import client_factory_for
     from webapp.timeutil import now_from
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with db.connection_context():
-        integration = _find(name)
+        integration = find(name)
     client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
     now = now_from(app.config)
     diagnosis = diagnose.Diagnosis(integration.name, integration.domain, now - diagnose.WINDOW, now)
@@ -346,7 +173,7 @@ def _parse_cli_time(value: str, option: str) -> datetime:
     except ValueError:
         parsed = None
     if parsed is None:
-        _fail(f"{option} must be an ISO 8601 time such as 2026-11-02T00:00:00Z.")
+        fail(f"{option} must be an ISO 8601 time such as 2026-11-02T00:00:00Z.")
     return parsed
 
 
@@ -385,7 +212,7 @@ def stats_command(  # type: ignore[no-untyped-def]
                 Integration.select().where(Integration.name == service.clean_name(name)).first()
             )
         if integration is None:
-            _fail(f"no integration named “{name}”.")
+            fail(f"no integration named “{name}”.")
         tz = zone(integration.display_timezone)
         values = {"format": fmt, "zone": layout["basis"], **layout}
         try:
@@ -395,7 +222,7 @@ def stats_command(  # type: ignore[no-untyped-def]
             query = stats.RangeQuery.build(integration, start_at, end_at, list(queues) or None)
             check_range(query, options, tz)
         except stats.QueryError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if options.historical and fmt == "json":
             # Kept as it always was (indented), for scripts that read it.
             rows = stats.export_rows(query)
@@ -456,8 +283,12 @@ def demo_command(host: str, port: int, seed: int, chats_per_day: int, dialect: s
     )
 
 
-def register_cli(app: Flask) -> None:
+def register_cli(app: Flask, make_app: Callable[..., Flask]) -> None:
+    """Add the commands; ``make_app`` (``webapp.create_app``) is kept for ``flask demo``,
+    which builds an app of its own."""
     from webapp.cli_db import db_cli
+
+    app.extensions["make_app"] = make_app
 
     app.cli.add_command(db_cli)
     app.cli.add_command(integrations_cli)

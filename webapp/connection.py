@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from webapp.clients import ClientSettings
 from webapp.freshchat.client import (
-    FreshchatClient,
     FreshchatError,
     KeyRejected,
     NotAdmin,
@@ -73,18 +73,11 @@ class ConnectionResult:
     account: dict | None = None
 
 
-def check_credentials(
-    domain: str, api_key: str, *, api_url_template: str, timeout: float
-) -> ConnectionResult:
+def check_credentials(domain: str, api_key: str, settings: ClientSettings) -> ConnectionResult:
     """GET /accounts/configuration needs an Account Administrator's key, so it tests
     the domain, the key and the role in one request, without reading any chats."""
-    client = FreshchatClient(
-        domain,
-        api_key,
-        api_url_template=api_url_template,
-        timeout=(min(5.0, timeout), timeout),
-        max_retries=0,  # an admin is waiting: answer now, say when to retry
-    )
+    # An admin is waiting: answer now (no retry), say when to retry.
+    client = settings.client(domain, api_key, max_retries=0)
     try:
         account = client.get_configuration()
     except NotFound:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from webapp.chatstate import ChatState
+from webapp.refusals import N_  # words translated where shown
 from webapp.timeutil import floor_interval
 
 UNDEFINED_QUEUE = "Undefined_Queue"
@@ -24,6 +25,16 @@ REASON_SPAM = "marked as spam: group cannot be determined"
 REASON_DELETED = "deleted: group cannot be determined"
 REASON_NO_GROUP = "no group assigned when resolved"
 REASON_GROUP_GONE = "its group no longer exists in Freshchat"
+
+# The rules in plain words, for the pages that explain a count.
+RULES_IN_WORDS = N_(
+    "Each chat counts once, when it has ended (resolved, spam or deleted), in the 15-minute "
+    "interval in which it was created, in the queue of its group at its latest resolution."
+)
+UNDEFINED_IN_WORDS = N_(
+    "Chats whose group cannot be known land here: marked as spam, deleted, resolved without "
+    "a group, or in a group since deleted in Freshchat."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +56,30 @@ def arrival_time(state: ChatState) -> datetime | None:
     return state.created_time or state.first_seen_time
 
 
+def group_at_resolution(state: ChatState) -> tuple[bool, str | None]:
+    """(known, group id) at the chat's latest resolution: the group whose queue it joins."""
+    if state.last_resolved_time is None:
+        return False, None
+    return state.group_at(state.last_resolved_time)
+
+
+def group_unknown(state: ChatState) -> bool:
+    """Whether the queue of this chat hangs on a group nobody has told us yet: resolved,
+    neither spam nor deleted (those go to Undefined_Queue whatever the group), and no group
+    known at its latest resolution. Asking Freshchat can change only such a chat's count."""
+    if state.deleted or state.spam or state.last_resolved_time is None:
+        return False
+    known, _group_id = group_at_resolution(state)
+    return not known
+
+
 def queue_for(state: ChatState, live_group_ids: Container[str]) -> tuple[str, str]:
     """(queue key, reason) for an ended chat."""
     if state.deleted:
         return UNDEFINED_QUEUE_KEY, REASON_DELETED
     if state.spam:
         return UNDEFINED_QUEUE_KEY, REASON_SPAM
-    known, group_id = (
-        state.group_at(state.last_resolved_time)
-        if state.last_resolved_time is not None
-        else (False, None)
-    )
+    known, group_id = group_at_resolution(state)
     if not known or not group_id:
         return UNDEFINED_QUEUE_KEY, REASON_NO_GROUP
     if group_id not in live_group_ids:
@@ -81,3 +105,34 @@ def contact_for(
         return None
     queue_key, reason = queue_for(state, live_group_ids)
     return Contact(queue_key, floor_interval(arrived), reason)
+
+
+@dataclass(frozen=True, slots=True)
+class WhyHere:
+    """What placed a counted chat, for the explanation of a count.
+
+    ``arrived`` chose the interval, ``group_id`` (the group at ``resolved``, the latest
+    resolution) chose the queue; ``reopened`` says the chat was reopened after that
+    resolution and is open now: it still counts (it ended once), and a later resolution
+    would move it to the group it has then.
+    """
+
+    arrived: datetime | None
+    resolved: datetime | None
+    group_id: str | None
+    reopened: bool
+
+
+def why_here(state: ChatState) -> WhyHere:
+    """The facts of ``state`` the rules above read, as the explanation shows them."""
+    known, group_id = group_at_resolution(state)
+    if not known and state.group_history and state.last_resolved_time is None:
+        group_id = state.current_group_id  # spam or deleted before any resolution
+    reopened = (
+        state.last_resolved_time is not None
+        and state.status is not None
+        and state.status != "resolved"
+        and state.status_time is not None
+        and state.status_time > state.last_resolved_time
+    )
+    return WhyHere(arrival_time(state), state.last_resolved_time, group_id, reopened)

@@ -21,14 +21,13 @@ from typing import Any
 
 from flask import Flask
 
-from webapp import create_app
 from webapp import integrations as service
 from webapp.extensions import db
 from webapp.freshchat.sim_dialects import CLASSIC
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, SimServer, serve_in_thread
 from webapp.models import Admin
 from webapp.security import hash_password
-from webapp.sync import run_sync_for_app
+from webapp.sync_jobs import sync_for_app
 
 DEMO_USERNAME = "demo"
 DEMO_DOMAIN = "demo.freshchat.com"
@@ -55,6 +54,7 @@ class DemoSetup:
 def prepare_demo(
     instance_path: str | Path,
     *,
+    make_app: Callable[[dict[str, Any]], Flask],
     seed: int = 1,
     chats_per_day: int = 300,
     account_factory: Callable[..., SimAccount] = SimAccount,
@@ -63,6 +63,8 @@ def prepare_demo(
     """Start the simulator, build the demo app and database, and sync once.
 
     Separated from serving so tests can check the prepared state without a server.
+    ``make_app`` is ``webapp.create_app``, passed in: the package builds the CLI that
+    starts the demo, so importing it here would make a loop.
     """
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ def prepare_demo(
     account = account_factory(DEMO_DOMAIN, seed=seed, chats_per_day=chats_per_day)
     trial = account_factory(TRIAL_DOMAIN, seed=seed + 1, chats_per_day=max(1, chats_per_day // 2))
     sim = serve_in_thread(FreshchatSimulator([account, trial], dialect=dialect))
-    app = create_app(
+    app = make_app(
         {
             "INSTANCE_PATH": instance,
             "DATABASE_URL": f"sqlite:///{database_file}",
@@ -97,7 +99,7 @@ def prepare_demo(
             ),
             app.extensions["secret_box"],
         )
-        outcome = run_sync_for_app(app, integration.id, trigger="demo")
+        outcome = sync_for_app(app, integration.id, trigger="demo")
     message = outcome.message if outcome is not None else "sync skipped"
     return DemoSetup(app, sim, account, DEMO_USERNAME, password, integration.id, message)
 
@@ -117,7 +119,11 @@ def run_demo(
 
     out = out or sys.stdout
     setup = prepare_demo(
-        base_app.instance_path, seed=seed, chats_per_day=chats_per_day, dialect=dialect
+        base_app.instance_path,
+        make_app=base_app.extensions["make_app"],
+        seed=seed,
+        chats_per_day=chats_per_day,
+        dialect=dialect,
     )
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     lines = [

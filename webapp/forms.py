@@ -3,6 +3,9 @@ so the inline (per-field) check and the final submit give the same answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -18,16 +21,15 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 
+from webapp import integration_rules as rules
 from webapp import integrations
 
 # Lazy strings (``_l``) only for fixed words: a lazy string is marked safe HTML when
 # rendered, so a message holding what someone typed is translated at once with gettext.
-from webapp.display_time import long_label, zone
-from webapp.domains import DOMAIN_INPUT_MAX, DomainError, allowed_suffixes, normalise_domain
-from webapp.i18n import current_language
 from webapp.names import name_problem
-from webapp.overlaps import kept_for_domain, overlap_warning
 from webapp.timezones import alias_attribute, grouped_choices
+
+T = TypeVar("T")
 
 
 def _zone_choices(current: str | None = None) -> list[SelectChoice]:
@@ -43,13 +45,6 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def days_hint() -> str:
-    return gettext(
-        "Enter a whole number of days from 1 to %(most)d, e.g. 30",
-        most=integrations.BACKFILL_MAX_DAYS,
-    )
-
-
 class WholeDaysField(IntegerField):
     """A count of days whose one mistake gets one message (not a parse error and a range
     error for the same "2.5")."""
@@ -60,15 +55,8 @@ class WholeDaysField(IntegerField):
         except ValueError as exc:
             shown = valuelist[0][:20]
             raise ValueError(
-                gettext("%(hint)s (not “%(shown)s”).", hint=days_hint(), shown=shown)
+                gettext("%(hint)s (not “%(shown)s”).", hint=rules.days_hint(), shown=shown)
             ) from exc
-
-
-def _days_in_range(_form: FlaskForm, field: WholeDaysField) -> None:
-    if field.process_errors:
-        raise StopValidation()  # the parse error already says what to enter
-    if field.data is None or not 1 <= field.data <= integrations.BACKFILL_MAX_DAYS:
-        raise ValidationError(days_hint() + ".")
 
 
 def _username_field() -> StringField:
@@ -110,30 +98,25 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-DOMAIN_FIXED = _l(
-    "The domain cannot change: this integration's statistics belong to this Freshchat "
-    "account. To import another account, add a new integration."
-)
-
-
 class IntegrationForm(FlaskForm):
-    """Create and edit a Freshchat integration."""
+    """Create and edit a Freshchat integration; the rules are ``webapp.integration_rules``,
+    shared with the CLI."""
 
     name = StringField(
         _l("Name"),
-        [DataRequired(_l("Give the integration a name.")), Length(max=integrations.NAME_MAX)],
+        [DataRequired(rules.NAME_MISSING), Length(max=rules.NAME_MAX, message=rules.NAME_TOO_LONG)],
         filters=[_strip],
         description=_l("Unique; identifies this data source in queues and exports."),
     )
     domain = StringField(
         _l("Freshchat domain"),
-        [DataRequired(_l("Enter your Freshchat domain, for example example.freshchat.com."))],
+        [DataRequired(rules.DOMAIN_MISSING)],
         filters=[_strip],
         description=_l(
             "Your full Freshchat domain including the subdomain, "
             "e.g. example.freshchat.com. A pasted URL is fine."
         ),
-        render_kw={"maxlength": DOMAIN_INPUT_MAX},
+        render_kw={"maxlength": rules.DOMAIN_MAX},
     )
     api_key = PasswordField(
         _l("API key"),
@@ -144,17 +127,18 @@ class IntegrationForm(FlaskForm):
     )
     sync_every_minutes = SelectField(
         _l("Sync every"),
-        choices=[SelectChoice(m, _l("%(num)d minutes", num=m)) for m in integrations.SYNC_CHOICES],
+        choices=[SelectChoice(m, _l("%(num)d minutes", num=m)) for m in rules.SYNC_CHOICES],
         coerce=int,
-        default=15,
+        default=rules.SYNC_DEFAULT,
     )
     backfill_days = WholeDaysField(
-        _l("History to import on first sync (days)"), [_days_in_range], default=30
+        _l("History to import on first sync (days)"), default=rules.BACKFILL_DEFAULT
     )
     display_timezone = SelectField(
         _l("Display time zone"),
         choices=_zone_choices(),
-        default="UTC",
+        default=rules.ZONE_DEFAULT,
+        validate_choice=False,  # validate_display_timezone says it in the rules' words
         description=_l(
             "Days, weeks and local-time exports follow this zone. "
             "It can also be changed from the statistics."
@@ -181,85 +165,40 @@ class IntegrationForm(FlaskForm):
                 last4=integration.api_key_last4,
             )
             self.domain.render_kw = {"readonly": True}
-            self.domain.description = DOMAIN_FIXED
+            self.domain.description = rules.DOMAIN_FIXED
             if self.history_locked:
                 self.backfill_days.render_kw = {"readonly": True}
-                since = long_label(
-                    integration.counted_from,
-                    zone(integration.display_timezone),
-                    locale=current_language(),
-                )
-                self.backfill_days.description = gettext(
-                    "Fixed by the first sync, which imported the history from %(since)s; "
-                    "changing it now would import nothing.",
-                    since=since,
-                )
+                self.backfill_days.description = rules.history_lock_note(integration)
 
     @property
     def history_locked(self) -> bool:
-        """After the first sync the history to import is settled (the setting is read once)."""
-        return self.integration is not None and self.integration.counted_from is not None
+        return rules.history_locked(self.integration)
 
     def validate_backfill_days(self, field: WholeDaysField) -> None:
-        if self.history_locked and field.data != self.integration.backfill_days:
-            raise ValidationError(
-                gettext(
-                    "The history was imported by the first sync; it stays %(days)d days.",
-                    days=self.integration.backfill_days,
-                )
-            )
+        if field.process_errors:
+            raise StopValidation()  # the parse error already says what to enter
+        _ask(rules.check_backfill_days, field.data, self.integration)
 
     def validate_name(self, field: StringField) -> None:
-        problem = name_problem(field.data or "")
-        if problem:
-            raise ValidationError(problem)
-        exclude = self.integration.id if self.integration is not None else None
-        if field.data and integrations.name_taken(field.data, exclude_id=exclude):
-            raise ValidationError(
-                gettext(
-                    "An integration named “%(name)s” already exists (names ignore case).",
-                    name=integrations.clean_name(field.data),
-                )
-            )
+        if not field.errors:  # an empty or too long name is already said
+            _ask(rules.check_name, field.data or "", self.integration)
 
     def validate_domain(self, field: StringField) -> None:
-        suffixes = allowed_suffixes(current_app.config["FRESHCHAT_ALLOWED_HOSTS"])
-        try:
-            self.normalised_domain = normalise_domain(field.data or "", suffixes)
-        except DomainError as exc:
-            raise ValidationError(str(exc)) from exc
-        field.data = self.normalised_domain  # show the admin the host that will be used
-        if self.integration is not None:
-            # Shown read-only on Edit: another account's chats would mix with these.
-            if self.normalised_domain != self.integration.domain:
-                raise ValidationError(DOMAIN_FIXED)
-            return
-        twin = integrations.connected_to(self.normalised_domain)
-        if twin is not None:
-            raise ValidationError(
-                gettext(
-                    "%(domain)s is already connected as “%(name)s”: a second integration of "
-                    "the same account would count its chats twice.",
-                    domain=self.normalised_domain,
-                    name=twin.name,
-                )
-            )
-        kept = kept_for_domain(self.normalised_domain)
-        if kept:
-            field.warnings = [overlap_warning(self.normalised_domain, kept)]
+        verdict = _ask(
+            rules.check_domain,
+            field.data or "",
+            current_app.config["FRESHCHAT_ALLOWED_HOSTS"],
+            self.integration,
+        )
+        self.normalised_domain = verdict.host
+        field.data = verdict.host  # show the admin the host that will be used
+        field.warnings = verdict.warnings
 
     def validate_api_key(self, field: PasswordField) -> None:
-        value = field.data or ""
-        if not value:
-            if self.integration is None:
-                raise ValidationError(_l("Paste the API key of an Account Administrator."))
-            return
-        if any(ch.isspace() for ch in value):
-            raise ValidationError(
-                _l("The key contains spaces or line breaks: copy it again from Freshchat.")
-            )
-        if len(value) < 8 or len(value) > 4096:
-            raise ValidationError(_l("This does not look like a Freshchat API key."))
+        _ask(rules.check_api_key, field.data, self.integration)
+
+    def validate_display_timezone(self, field: SelectField) -> None:
+        _ask(rules.check_zone, field.data, self.integration)
 
     def to_input(self) -> integrations.IntegrationInput:
         """Validated values; on Edit the domain is the stored one, whatever was sent."""
@@ -271,6 +210,14 @@ class IntegrationForm(FlaskForm):
             backfill_days=self.backfill_days.data,
             display_timezone=self.display_timezone.data,
         )
+
+
+def _ask(check: Callable[..., T], *args: Any) -> T:
+    """Run one of ``webapp.integration_rules``' checks as a field validator."""
+    try:
+        return check(*args)
+    except rules.InputRefused as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class DeleteForm(FlaskForm):

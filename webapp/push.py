@@ -13,14 +13,15 @@ The life of one ``POST /api/v1/freshchat/events`` (``webapp.views.api`` is the t
 
 Why some events wait: a resolution that leaves the chat's group unknown needs a Freshchat
 call (``webapp.push_lookups``), so such events stay pending and ``apply_pending`` settles
-them. It runs every minute (scheduler), at server start and at the end of every sync,
-which is also what makes a crash between storing and applying harmless.
+them. It runs every minute (scheduler), at server start and after every sync
+(``webapp.sync_jobs``), which is also what makes a crash between storing and applying
+harmless.
 
 Choices:
 
 * A **paused** integration's events are accepted and stored (the companion app must not
-  fail or retry) but not applied: pausing freezes the statistics. They are applied once it
-  is resumed (next scheduler minute) or synced by hand. A **deleted** integration's key is
+  fail or retry) but not applied: pausing freezes the statistics (``webapp.pause``). They
+  are applied once it is resumed (next scheduler minute). A **deleted** integration's key is
   refused with 401 "integration deleted".
 * Group names revealed by events rename known groups only (``push_groups``).
 * Applied events are kept ``EVENT_RETENTION`` (they are the deduplication memory; a
@@ -46,15 +47,16 @@ from typing import Any
 from peewee import Model
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
-from webapp import chats, push_groups
+from webapp import chats, pause, push_groups
 from webapp.changes import ChatChange
+from webapp.clients import ClientFactory
 from webapp.database import is_sqlite, padded_in_lists, prepared_sql
 from webapp.database import write_transaction as database_write_transaction
 from webapp.extensions import db
 from webapp.freshchat.events import envelope_to_changes
 from webapp.models import ApiKey, InboundEvent, Integration, RefusedRequest
 from webapp.push_body import IncomingEvent
-from webapp.push_lookups import ClientFactory, Item, Lookups, lookup_needed
+from webapp.push_lookups import Item, Lookups, lookup_needed
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -342,7 +344,7 @@ def apply_pending_for(
     return total
 
 
-_last_prune: dict[int, float] = {}
+_last_prune = -math.inf  # monotonic time of the last prune in this process
 
 
 def prune(now: datetime | None = None) -> None:
@@ -354,16 +356,14 @@ def prune(now: datetime | None = None) -> None:
     RefusedRequest.delete().where(RefusedRequest.at < now - REFUSAL_RETENTION).execute()
 
 
-def apply_pending(app: Any) -> int:
-    """Apply what is stored but unapplied, for every live, unpaused integration.
+def apply_pending(client_factory: ClientFactory | None) -> int:
+    """Apply what is stored but unapplied, for every live integration that is not paused
+    (``webapp.pause``); returns the number of events applied.
 
-    Called at server start, every minute by the scheduler, and (per integration) at the
-    end of each sync; returns the number of events applied. One integration's failure is
-    logged and does not stop the others.
+    Called at server start and every minute by the scheduler (``webapp.sync_jobs``), which
+    also settles one integration's events after each of its syncs (``apply_pending_for``).
+    One integration's failure is logged and does not stop the others.
     """
-    from webapp.sync import client_factory_for
-
-    factory = client_factory_for(app.config, app.extensions["secret_box"])
     waiting = (
         InboundEvent.select(InboundEvent.integration)
         .where(InboundEvent.applied_at.is_null())
@@ -372,30 +372,17 @@ def apply_pending(app: Any) -> int:
     integration_ids = [
         integration_id
         for (integration_id,) in Integration.select(Integration.id)
-        .where(
-            Integration.deleted_at.is_null()
-            & (Integration.paused == False)  # noqa: E712
-            & Integration.id.in_(waiting)
-        )
+        .where(Integration.deleted_at.is_null() & pause.running() & Integration.id.in_(waiting))
         .tuples()
     ]
     total = 0
     for integration_id in integration_ids:
         try:
-            total += apply_pending_for(integration_id, factory)
+            total += apply_pending_for(integration_id, client_factory)
         except Exception:
             log.exception("integration %s: applying pushed events failed", integration_id)
-    key = id(app)
-    if time.monotonic() - _last_prune.get(key, -math.inf) >= PRUNE_EVERY.total_seconds():
-        _last_prune[key] = time.monotonic()
+    global _last_prune
+    if time.monotonic() - _last_prune >= PRUNE_EVERY.total_seconds():
+        _last_prune = time.monotonic()
         prune()
     return total
-
-
-def apply_after_sync(integration_id: int, client_factory: ClientFactory) -> None:
-    """Hook for ``sync.run_sync``: a sync also applies what was pushed (even if paused,
-    since the admin asked for this sync). Never fails the sync."""
-    try:
-        apply_pending_for(integration_id, client_factory)
-    except Exception:
-        log.exception("integration %s: applying pushed events after sync failed", integration_id)

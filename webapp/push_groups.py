@@ -26,12 +26,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from webapp import chats
+from webapp.clients import ClientFactory
 from webapp.database import prepared_sql
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatError
 from webapp.freshchat.events import group_name_from
 from webapp.models import Group, InboundEvent, Integration
-from webapp.push_lookups import ClientFactory, Item
+from webapp.push_lookups import Item
 from webapp.timeutil import parse_timestamp, utcnow
 
 LISTING_EVERY = timedelta(minutes=1)

@@ -23,22 +23,22 @@ Choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.changes import ChatChange
+from webapp.chatstate import ChatState, merge
+from webapp.clients import ClientFactory
+from webapp.counting import group_unknown
 from webapp.database import padded_in_lists, prepared_sql
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError, NotFound
-from webapp.freshchat.events import needs_group_lookup
 from webapp.models import Chat, Integration
 from webapp.timeutil import parse_timestamp, utcnow
 
 LOOKUP_GIVE_UP = timedelta(hours=6)
-
-ClientFactory = Callable[[Integration], FreshchatClient]
 
 
 @dataclass(slots=True)
@@ -52,20 +52,18 @@ class Item:
 
 
 def lookup_needed(integration_id: int, items: Sequence[Item]) -> set[str]:
-    """Conversations whose resolution leaves the group unknown even after this batch.
+    """Conversations whose queue hangs on a group nobody has told us, even after this batch:
+    ``counting.group_unknown`` of what the batch says of each chat.
 
-    The group is known when any change of the batch says it, or when the stored chat was
-    already seen with a group (its earliest group then stands in, as for the pull).
+    A chat stored with any group observation has a known group at every time (its earliest
+    group stands in, as for the pull: ``ChatState.group_at``), so it needs no lookup either.
     """
-    says = {c.conversation_id for item in items for c in item.changes if c.says_group}
-    candidates = sorted(
-        {
-            c.conversation_id
-            for item in items
-            for c in item.changes
-            if needs_group_lookup(c) and c.conversation_id not in says
-        }
-    )
+    said: dict[str, ChatState] = {}
+    for item in items:
+        for change in item.changes:
+            cid = change.conversation_id
+            said[cid] = merge(said.get(cid) or ChatState(cid), change)
+    candidates = sorted(cid for cid, state in said.items() if group_unknown(state))
     if not candidates:
         return set()
     known: set[str] = set()

@@ -35,7 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from webapp import rate_limit, sync_guard
+from webapp import pause, rate_limit, sync_guard
 from webapp.extensions import db
 from webapp.models import Integration
 from webapp.timeutil import utcnow
@@ -145,7 +145,7 @@ def schedule_integration(integration: Integration) -> None:
     """
     if _scheduler is None:
         return
-    if integration.paused or integration.is_deleted:
+    if not pause.may_sync(integration) or integration.is_deleted:
         unschedule_integration(integration.id)
         Integration.update(next_sync_at=None).where(Integration.id == integration.id).execute()
         return
@@ -183,13 +183,13 @@ def reconcile() -> int:
     wanted = {
         integration.id: integration
         for integration in Integration.select().where(
-            Integration.deleted_at.is_null() & (Integration.paused == False)  # noqa: E712
+            Integration.deleted_at.is_null() & pause.running()
         )
     }
     # A paused or deleted integration has no next sync, whoever scheduled it last.
     Integration.update(next_sync_at=None).where(
         Integration.next_sync_at.is_null(False)
-        & (Integration.deleted_at.is_null(False) | (Integration.paused == True))  # noqa: E712
+        & (Integration.deleted_at.is_null(False) | pause.stopped())
     ).execute()
     changed = 0
     for job in _scheduler.get_jobs():
@@ -215,7 +215,7 @@ def reconcile() -> int:
 def due_at(integration: Integration, now: datetime | None = None) -> datetime | None:
     """When the next sync is due (aware UTC): one period after the last one started, or
     now when that is past or none did; None for a paused or deleted integration."""
-    if integration.paused or integration.is_deleted:
+    if not pause.may_sync(integration) or integration.is_deleted:
         return None
     now = now or datetime.now(UTC)
     if integration.last_sync_started_at is None:
@@ -254,7 +254,7 @@ def next_run_time(integration_id: int) -> datetime | None:
 
 def is_due(integration: Integration, now: datetime | None = None) -> bool:
     """Whether a *scheduled* run should sync now, or another scheduler already did."""
-    if integration.paused or integration.is_deleted:
+    if not pause.may_sync(integration) or integration.is_deleted:
         return False
     if integration.last_sync_started_at is None:
         return True
@@ -266,7 +266,7 @@ def is_due(integration: Integration, now: datetime | None = None) -> bool:
 def _run_sync(
     integration_id: int, trigger: str = "schedule", since: datetime | None = None
 ) -> None:
-    from webapp import sync
+    from webapp import sync_jobs
 
     assert _app is not None
     with _app.app_context(), db.connection_context():
@@ -279,7 +279,7 @@ def _run_sync(
             trigger = "first" if is_due(integration) else trigger
         if trigger != "schedule" or is_due(integration):
             extra = {"since": since} if since is not None else {}
-            sync.run_sync_for_app(_app, integration_id, trigger=trigger, **extra)
+            sync_jobs.sync_for_app(_app, integration_id, trigger=trigger, **extra)
         else:
             log.info("integration %s: synced recently by another process", integration_id)
         _follow_database(integration_id)
@@ -296,11 +296,11 @@ def _follow_database(integration_id: int) -> None:
 
 
 def _run_pending_events() -> None:
-    from webapp import push
+    from webapp import sync_jobs
 
     assert _app is not None
     with _app.app_context(), db.connection_context():
-        push.apply_pending(_app)
+        sync_jobs.apply_waiting_for_app(_app)
 
 
 def _run_reconcile() -> None:

@@ -18,7 +18,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
     """
     import waitress
 
-    from webapp import push, scheduler
+    from webapp import scheduler, sync_jobs
     from webapp.extensions import db
     from webapp.sync_guard import stop_on_signals
 
@@ -28,7 +28,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, wsgi_app=None) -> 
     # One line per job run every minute drowns what matters; keep warnings and errors.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)  # events stored before a crash are applied first
+        sync_jobs.apply_waiting_for_app(app)  # events stored before a crash are applied first
     # SIGTERM (or Ctrl-C): running syncs stop at their next safe point, and leaving the
     # HTTP loop (waitress ends it on SystemExit) lets the scheduler wait for them below.
     with stop_on_signals(then=_leave_http_loop):

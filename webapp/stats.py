@@ -15,7 +15,7 @@ from peewee import JOIN, SQL, Case, fn
 
 from webapp.chats import state_from_row
 from webapp.chunked import csv_chunks, json_array_chunks
-from webapp.counting import UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY
+from webapp.counting import RULES_IN_WORDS, UNDEFINED_QUEUE, UNDEFINED_QUEUE_KEY, why_here
 from webapp.models import Chat, Group, Integration, IntervalStat
 from webapp.refusals import N_, Refusal
 from webapp.timeutil import iso_z
@@ -308,7 +308,8 @@ class ExplainedChat:
     resolved_time: datetime | None
     queue_name: str
     group_name: str | None  # group at its latest resolution, when known
-    reason: str
+    reason: str  # counting's reason, cached on the chat row with the contact
+    reopened: bool = False  # reopened after that resolution, open now (still counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,7 @@ class Explanation:
     pages: int
     per_page: int
     chats: list[ExplainedChat]
+    rules: str = RULES_IN_WORDS  # what the counts obey, in counting's words
 
     @property
     def first_number(self) -> int:
@@ -366,21 +368,17 @@ def explain_interval(
     }
     chats = []
     for row in rows:
-        state = state_from_row(row)
-        group_id = None
-        if state.last_resolved_time is not None:
-            _known, group_id = state.group_at(state.last_resolved_time)
-        elif state.group_history:
-            group_id = state.group_history[-1][1]
+        why = why_here(state_from_row(row))
         key = row["queue_key"]
         chats.append(
             ExplainedChat(
                 conversation_id=row["conversation_id"],
-                created_time=state.created_time or state.first_seen_time,
-                resolved_time=state.last_resolved_time,
+                created_time=why.arrived,
+                resolved_time=why.resolved,
                 queue_name=UNDEFINED_QUEUE if key == UNDEFINED_QUEUE_KEY else names.get(key, key),
-                group_name=names.get(group_id, group_id) if group_id else None,
+                group_name=names.get(why.group_id, why.group_id) if why.group_id else None,
                 reason=row["count_reason"] or "",
+                reopened=why.reopened,
             )
         )
     return Explanation(interval_start, total, page, pages, per_page, chats)

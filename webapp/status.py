@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from webapp import pause
 from webapp.models import Integration, SyncRun
 from webapp.timeutil import utcnow
 
@@ -45,7 +46,7 @@ def describe(integration: Integration) -> Status:
         progress = run.progress_text or _("Starting…")
         return Status("syncing", _("Syncing"), progress, integration.next_sync_at, run)
     if integration.paused:
-        return Status("paused", _("Paused"), _("No syncs until resumed."), None)
+        return Status("paused", _("Paused"), str(pause.STATUS_DETAIL), None)
     if integration.last_sync_outcome is None:
         return Status(
             "never",

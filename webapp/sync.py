@@ -20,18 +20,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from webapp import chats, pull_window, push
+from webapp import chats, pull_window
+from webapp.clients import ClientFactory
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError
 from webapp.freshchat.extract_columns import HeaderRefused
 from webapp.freshchat.reports import MalformedReport
 from webapp.models import Integration, SyncRun
 from webapp.reimport import reimport_counted_from
-from webapp.security import SecretBox
 from webapp.sync_guard import GuardedSink, IntegrationGone, LeaseLost, RunGuard, SyncStopped
-from webapp.timeutil import floor_interval, now_from, utcnow
+from webapp.timeutil import floor_interval, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,6 @@ EXTRACT_EVENTS = (
 MAX_WINDOW = timedelta(days=28)  # the Extract API's longest window
 LEASE_TIME = timedelta(minutes=20)
 MAX_PROBLEMS_SHOWN = 3
-
-ClientFactory = Callable[[Integration], FreshchatClient]
 
 
 class SyncBusy(RuntimeError):
@@ -234,8 +231,6 @@ def run_sync(
                 f"Internal error during sync ({exc.__class__.__name__}); "
                 "the next sync retries. See the server log."
             )
-        if ok:
-            push.apply_after_sync(integration_id, client_factory)  # pushed events left pending
         progress.count_calls()
         return _finish(integration, run, ok=ok, message=message)
     finally:
@@ -352,49 +347,3 @@ def _finish_stopped(integration: Integration, run: SyncRun, reason: SyncStopped)
                 last_sync_finished_at=finished, last_sync_outcome="interrupted", last_error=message
             ).where(Integration.id == integration.id).execute()
     return SyncOutcome(run, False, message, stopped=True)
-
-
-def client_factory_for(config: dict[str, Any], box: SecretBox) -> ClientFactory:
-    """Build clients from app settings; the key is decrypted only here, per sync."""
-
-    def factory(integration: Integration) -> FreshchatClient:
-        return FreshchatClient(
-            integration.domain,
-            box.decrypt(integration.api_key_encrypted),
-            api_url_template=config["FRESHCHAT_API_URL"],
-            timeout=(5.0, float(config["FRESHCHAT_TIMEOUT_SECONDS"])),
-            max_wait=float(config.get("FRESHCHAT_MAX_WAIT_SECONDS", 300.0)),
-            download_deadline=float(config.get("FRESHCHAT_DOWNLOAD_DEADLINE_SECONDS", 900.0)),
-        )
-
-    return factory
-
-
-def run_sync_for_app(
-    app: Any,
-    integration_id: int,
-    *,
-    trigger: str = "schedule",
-    on_step: Callable[[SyncRun], None] | None = None,
-    since: datetime | None = None,
-) -> SyncOutcome | None:
-    """Entry point for the scheduler, "Sync now" and the CLI: settings from the app."""
-    integration = Integration.get_or_none(Integration.id == integration_id)
-    if integration is None or integration.is_deleted:
-        return None
-    if integration.paused and trigger == "schedule":
-        return None
-    try:
-        return run_sync(
-            integration_id,
-            client_factory_for(app.config, app.extensions["secret_box"]),
-            trigger=trigger,
-            overlap=timedelta(minutes=int(app.config["SYNC_OVERLAP_MINUTES"])),
-            poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
-            on_step=on_step,
-            now=now_from(app.config),
-            since=since,
-        )
-    except SyncBusy:
-        log.info("integration %s: sync skipped, another one holds the lease", integration_id)
-        return None

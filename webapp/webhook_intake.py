@@ -18,7 +18,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from webapp import push, push_refusals
+from webapp import pause, push, push_refusals
 from webapp.extensions import db
 from webapp.freshchat import webhooks
 from webapp.freshchat.events import envelope_to_changes
@@ -134,7 +134,7 @@ def receive(endpoint: WebhookEndpoint, raw_body: bytes, signature: str | None) -
         body=json.dumps(translated.envelope, separators=(",", ":"), ensure_ascii=False),
         changes=changes,
     )
-    stored = push.store(integration.id, [event], None, apply=not integration.paused)
+    stored = push.store(integration.id, [event], None, apply=pause.applies_pushed(integration))
     return Delivery(
         200,
         {

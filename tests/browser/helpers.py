@@ -8,7 +8,7 @@ from tests.browser.conftest import SIM_DOMAIN
 from webapp import integrations
 from webapp.models import Admin
 from webapp.security import hash_password
-from webapp.sync import run_sync_for_app
+from webapp.sync_jobs import sync_for_app
 
 USERNAME = "planner"
 PASSWORD = "a long enough passphrase"
@@ -36,7 +36,7 @@ def integration(live_server, *, synced: bool = False, **values) -> int:  # type:
             integrations.IntegrationInput(**fields), app.extensions["secret_box"]
         )
         if synced:
-            outcome = run_sync_for_app(app, created.id, trigger="manual")
+            outcome = sync_for_app(app, created.id, trigger="manual")
             assert outcome is not None and outcome.ok, outcome and outcome.message
         return created.id
 

@@ -17,7 +17,7 @@ from tests.conftest import add_integration
 from webapp.extensions import db
 from webapp.models import Admin
 from webapp.security import hash_password
-from webapp.sync import run_sync_for_app
+from webapp.sync_jobs import sync_for_app
 
 PASSWORD = "a long enough passphrase"
 
@@ -33,7 +33,7 @@ def _seed(app) -> int:
     integration_id = add_integration(app, "Support chats", SIM_DOMAIN, "demo-admin-key")
     with app.app_context(), db.connection_context():
         Admin.create(username="planner", password_hash=hash_password(PASSWORD))
-        outcome = run_sync_for_app(app, integration_id, trigger="manual")
+        outcome = sync_for_app(app, integration_id, trigger="manual")
         assert outcome is not None and outcome.ok, outcome
     return integration_id
 

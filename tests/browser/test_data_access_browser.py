@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from waitress.server import create_server
 
+from webapp import create_app
 from webapp.demo import DemoSetup, prepare_demo
 from webapp.extensions import db
 
@@ -17,7 +18,9 @@ from webapp.extensions import db
 @pytest.fixture
 def demo(tmp_path) -> Iterator[tuple[DemoSetup, str]]:
     """The demo as ``flask demo --dialect real`` prepares it (a small account), served."""
-    setup = prepare_demo(tmp_path / "instance", seed=3, chats_per_day=40, dialect="real")
+    setup = prepare_demo(
+        tmp_path / "instance", make_app=create_app, seed=3, chats_per_day=40, dialect="real"
+    )
     server = create_server(setup.app, host="127.0.0.1", port=0, threads=4, ident="demo-test")
     thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
     thread.start()

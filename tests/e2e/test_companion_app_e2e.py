@@ -21,12 +21,14 @@ import pytest
 from waitress import create_server
 
 from tests.conftest import make_test_app
-from webapp import chats, push
+from webapp import chats
 from webapp import integrations as service
+from webapp.clients import client_factory_for
 from webapp.extensions import db
 from webapp.freshchat.simulator import DELETED, FreshchatSimulator, SimAccount, serve_in_thread
 from webapp.models import Chat, InboundEvent, IntervalStat
-from webapp.sync import client_factory_for, run_sync
+from webapp.sync import run_sync
+from webapp.sync_jobs import apply_waiting_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "companion-app"
@@ -140,7 +142,7 @@ def test_handlers_in_node_deliver_what_the_oracle_counts(live, sim, tmp_path):
         assert not any(marker in body for body in bodies), marker
 
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)  # group lookups go to the simulator
+        apply_waiting_for_app(app)  # group lookups go to the simulator
     factory = client_factory_for(app.config, app.extensions["secret_box"])
 
     # Before any sync, what the app pushed gives each chat the contact the pull gives it

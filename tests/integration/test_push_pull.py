@@ -18,8 +18,9 @@ import pytest
 from flask import Flask
 
 from tests.conftest import make_test_app
-from webapp import chats, push
+from webapp import chats
 from webapp import integrations as service
+from webapp.clients import client_factory_for
 from webapp.counting import REASON_DELETED, REASON_GROUP, REASON_NO_GROUP, UNDEFINED_QUEUE_KEY
 from webapp.extensions import db
 from webapp.freshchat.simulator import (
@@ -32,7 +33,7 @@ from webapp.freshchat.simulator import (
     serve_in_thread,
 )
 from webapp.models import Chat, InboundEvent, IntervalStat
-from webapp.sync import client_factory_for, run_sync
+from webapp.sync_jobs import SyncSettings, apply_waiting_for_app, sync_then_apply
 
 DOMAIN = "acme.freshchat.com"
 NOW = datetime(2026, 11, 20, 12, 0)
@@ -87,10 +88,12 @@ def new_integration(app: Flask, account: SimAccount, name: str) -> tuple[int, st
 
 
 def pull(app: Flask, integration_id: int) -> None:
+    """Sync as the scheduler does: then apply what the push left waiting."""
     factory = client_factory_for(app.config, app.extensions["secret_box"])
+    settings = SyncSettings(factory, poll_interval=0.0, clock=lambda: NOW)
     with db.connection_context():
-        outcome = run_sync(integration_id, factory, now=NOW, poll_interval=0.0)
-    assert outcome.ok, outcome.message
+        outcome = sync_then_apply(settings, integration_id, trigger="manual")
+    assert outcome is not None and outcome.ok, outcome and outcome.message
 
 
 def send(app: Flask, key: str, envelopes: list[dict]) -> int:
@@ -163,7 +166,7 @@ def test_pull_then_push_shuffled(app, server, envelopes):
     before = contacts(integration_id)
     send(app, key, shuffled(envelopes, seed=2))
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)
+        apply_waiting_for_app(app)
     assert pending_events(integration_id) == 0
     assert contacts(integration_id) == before == server.account.expected_contacts(START, NOW)
 
@@ -175,7 +178,7 @@ def test_push_and_pull_interleaved_with_redeliveries(app, server, envelopes):
     pull(app, integration_id)
     send(app, key, shuffled(envelopes[: middle + 50], seed=3))  # the rest, some again
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)
+        apply_waiting_for_app(app)
     pull(app, integration_id)  # a second sync re-reads everything: no change
     assert pending_events(integration_id) == 0
     assert contacts(integration_id) == server.account.expected_contacts(START, NOW)
@@ -196,7 +199,7 @@ def test_push_alone_agrees_with_pull_alone_chat_by_chat(app, server, envelopes):
         chats.refresh_groups(pushed_id, [group.as_json() for group in account.live_groups])
     send(app, key, envelopes)
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)
+        apply_waiting_for_app(app)
     deleted = {
         chat.conversation_id
         for chat in account.iter_chats(START, NOW)
@@ -253,7 +256,7 @@ def test_lookups_through_the_simulator(app, server, envelopes):
     lookups_before = server.sim.requests_to("/conversations/", "GET")
     assert send(app, key, resolutions) == 3
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 3
+        assert apply_waiting_for_app(app) == 3
     assert server.sim.requests_to("/conversations/", "GET") == lookups_before + 3
     with db.connection_context():
         made = {

@@ -35,7 +35,8 @@ from webapp.freshchat.simulator import (
 from webapp.integrations import IntegrationInput
 from webapp.models import Chat, Group, Integration, IntervalStat, SyncRun
 from webapp.security import SecretBox
-from webapp.sync import MAX_WINDOW, run_sync, run_sync_for_app
+from webapp.sync import MAX_WINDOW, run_sync
+from webapp.sync_jobs import sync_for_app
 from webapp.timeutil import utcnow
 
 DOMAIN = "acme.freshchat.com"
@@ -528,7 +529,7 @@ def test_an_odd_groups_answer_fails_the_sync_and_moves_no_contact(world, body, w
 # --------------------------------------------------------------------------- the app's entry point
 
 
-def test_run_sync_for_app_skips_paused_integrations_on_schedule(app, server):
+def test_sync_for_app_skips_paused_integrations_on_schedule(app, server):
     sim: FreshchatSimulator = server.sim  # type: ignore[attr-defined]
     sim.faults.clear()
     frozen = utcnow()
@@ -543,21 +544,21 @@ def test_run_sync_for_app_skips_paused_integrations_on_schedule(app, server):
         )
         integrations.set_paused(integration, True)
         logged = len(sim.request_log)
-        assert run_sync_for_app(app, integration.id, trigger="schedule") is None
+        assert sync_for_app(app, integration.id, trigger="schedule") is None
         assert SyncRun.select().count() == 0
         assert len(sim.request_log) == logged  # Freshchat was not even asked
 
         integrations.set_paused(integration, False)
-        outcome = run_sync_for_app(app, integration.id, trigger="schedule")
+        outcome = sync_for_app(app, integration.id, trigger="schedule")
         assert outcome is not None and outcome.ok, outcome and outcome.message
         assert outcome.run.trigger == "schedule" and outcome.run.chats_seen > 0
         assert Integration.get_by_id(integration.id).watermark == outcome.run.window_to
 
         integrations.delete(Integration.get_by_id(integration.id), remove_data=False)
-        assert run_sync_for_app(app, integration.id, trigger="manual") is None
+        assert sync_for_app(app, integration.id, trigger="manual") is None
 
 
-def test_run_sync_for_app_plans_from_the_apps_clock_not_the_calendar(app, server):
+def test_sync_for_app_plans_from_the_apps_clock_not_the_calendar(app, server):
     """The app's ``CLOCK`` setting is "now" for the sync: the backfill of an account whose
     own clock is years away from today still covers that account's days."""
     sim: FreshchatSimulator = server.sim  # type: ignore[attr-defined]
@@ -572,7 +573,7 @@ def test_run_sync_for_app_plans_from_the_apps_clock_not_the_calendar(app, server
             IntegrationInput("Pinned", account.domain, account.admin_key, backfill_days=2),
             app.extensions["secret_box"],
         )
-        outcome = run_sync_for_app(app, integration.id, trigger="manual")
+        outcome = sync_for_app(app, integration.id, trigger="manual")
         assert outcome is not None and outcome.ok, outcome and outcome.message
         assert outcome.run.window_to == pinned
         assert outcome.run.window_from == datetime(2031, 3, 12, 9, 30)

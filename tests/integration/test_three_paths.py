@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.integration import test_push_pull as push_pull
-from webapp import chats, push, webhook_intake
+from webapp import chats, webhook_intake
 from webapp.extensions import db
 from webapp.freshchat.sim_webhooks import CUSTOMER_TEXT, webhook_payloads
 from webapp.freshchat.simulator import DELETED, SPAM
 from webapp.models import Chat, InboundEvent, Integration
+from webapp.sync_jobs import apply_waiting_for_app
 
 # The push/pull agreement module's simulator, app and helpers, shared as they are.
 app = push_pull.app
@@ -75,7 +76,7 @@ def deliver(app, url: str, key: rsa.RSAPrivateKey, payloads: list[dict]) -> None
 
 def apply_waiting(app) -> None:
     with app.app_context(), db.connection_context():
-        push.apply_pending(app)
+        apply_waiting_for_app(app)
 
 
 def test_webhooks_then_pull_match_the_oracle(app, server, webhooks, signing_key):

@@ -49,7 +49,7 @@ def resolved(cid: str, at: datetime, group: str | None = NO_GROUP_INFO) -> ChatC
 
 
 def reopened(cid: str, at: datetime) -> ChatChange:
-    return ChatChange(cid, at=at, reopened=True, status="new")
+    return ChatChange(cid, at=at, status="new")
 
 
 def assigned(cid: str, at: datetime, group: str | None) -> ChatChange:

@@ -20,13 +20,13 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 
+from webapp.clients import ClientSettings, client_factory_for
 from webapp.config import DEFAULTS, from_environment
 from webapp.connection import ConnectionResult, check_credentials
 from webapp.freshchat.client import FreshchatClient, RateLimited, Timeout
 from webapp.freshchat.retry_after import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 from webapp.models import Integration
 from webapp.security import SecretBox
-from webapp.sync import client_factory_for
 
 NOW = 1_800_000_000.0  # a fixed "now" (Unix seconds) for the parser
 CONFIG_URL = "https://acme.freshchat.com/v2/accounts/configuration"
@@ -127,8 +127,7 @@ def test_the_credential_check_gives_a_verdict_for_any_freshchat_answer():
             result = check_credentials(
                 "acme.freshchat.com",
                 "key-1234",
-                api_url_template="https://{domain}/v2",
-                timeout=5.0,
+                ClientSettings(api_url_template="https://{domain}/v2", read_timeout=5.0),
             )
         assert isinstance(result, ConnectionResult), (status, body[:20], headers)
         assert result.message and "key-1234" not in result.message

@@ -38,7 +38,7 @@ def state_of(*changes: ChatChange) -> ChatState:
 CREATED = ChatChange("c1", at=at(0), created_time=at(0), status="new", group_id="g1")
 MOVED = ChatChange("c1", at=at(2), group_id="g2")
 RESOLVED = ChatChange("c1", at=at(10), resolved_time=at(10), status="resolved")
-REOPENED = ChatChange("c1", at=at(60), reopened=True, status="new")
+REOPENED = ChatChange("c1", at=at(60), status="new")
 BACK = ChatChange("c1", at=at(61), group_id="g1")
 RESOLVED_AGAIN = ChatChange("c1", at=at(90), resolved_time=at(90), status="resolved")
 UNASSIGNED = ChatChange("c1", at=at(3), group_id=None)

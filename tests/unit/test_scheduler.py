@@ -11,7 +11,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask.cli import run_command
 
-from webapp import scheduler, sync
+from webapp import scheduler, sync_jobs
 from webapp.extensions import db
 from webapp.models import Integration, SyncRun
 from webapp.timeutil import utcnow
@@ -201,7 +201,7 @@ def test_reloader_watcher_does_not_start_a_scheduler(app, monkeypatch):
 
 def test_scheduled_run_skips_what_another_scheduler_just_synced(app, monkeypatch):
     calls = []
-    monkeypatch.setattr(sync, "run_sync_for_app", lambda _app, iid, **kw: calls.append(kw))
+    monkeypatch.setattr(sync_jobs, "sync_for_app", lambda _app, iid, **kw: calls.append(kw))
     monkeypatch.setattr(scheduler, "_app", app)
     recent = make("Recent", last_sync_started_at=utcnow() - timedelta(minutes=3))
     due = make("Due", last_sync_started_at=utcnow() - timedelta(minutes=14, seconds=30))
@@ -219,7 +219,7 @@ def test_scheduled_run_skips_what_another_scheduler_just_synced(app, monkeypatch
 def test_paused_integration_is_not_synced_by_schedule(app):
     integration_id = make("Paused", paused=True)
     with app.app_context(), db.connection_context():
-        assert sync.run_sync_for_app(app, integration_id, trigger="schedule") is None
+        assert sync_jobs.sync_for_app(app, integration_id, trigger="schedule") is None
         assert SyncRun.select().count() == 0
 
 
@@ -245,7 +245,7 @@ def test_after_sync_now_the_next_sync_shown_is_the_one_that_runs(app, started, m
     def offline(_integration):
         raise FreshchatError("offline")  # the run starts, then fails at once: no network
 
-    monkeypatch.setattr(sync, "client_factory_for", lambda *_args: offline)
+    monkeypatch.setattr(sync_jobs, "client_factory_for", lambda *_args: offline)
     monkeypatch.setattr(scheduler, "_app", app)
     integration_id = make("Main", last_sync_started_at=utcnow() - timedelta(minutes=10))
     started()

@@ -12,7 +12,7 @@ import pytest
 from webapp import stats
 from webapp.changes import ChatChange
 from webapp.chats import apply_changes, refresh_groups
-from webapp.counting import REASON_DELETED, REASON_GROUP_GONE, UNDEFINED_QUEUE
+from webapp.counting import REASON_DELETED, REASON_GROUP_GONE, RULES_IN_WORDS, UNDEFINED_QUEUE
 from webapp.models import Group, Integration, IntervalStat
 
 T0 = datetime(2026, 11, 16, 8, 5)
@@ -135,6 +135,16 @@ def test_explanation_adds_up_to_the_count_and_says_why(acme):
     assert gone.chats[0].group_name == "Legacy"  # the deleted group keeps its last name
     only_b = stats.explain_interval(acme, interval, ["g-b"])
     assert [c.conversation_id for c in only_b.chats] == ["b1"]
+
+
+def test_explanation_asks_counting_why_a_reopened_chat_is_still_here(acme):
+    reopen_at = T0 + timedelta(hours=2)
+    apply_changes(acme.id, [ChatChange("a1", at=reopen_at, status="new")])
+    explanation = stats.explain_interval(acme, datetime(2026, 11, 16, 8, 0))
+    why = {chat.conversation_id: chat for chat in explanation.chats}
+    assert why["a1"].reopened and why["a1"].group_name == "Support"  # still counted there
+    assert not why["b1"].reopened
+    assert explanation.rules == RULES_IN_WORDS
 
 
 def test_explanation_pages(acme):

@@ -184,13 +184,13 @@ def test_resolution_and_reopen():
             )
         )
     )
-    assert reopened.reopened and reopened.status == "waiting on customer"
+    assert reopened.status == "waiting on customer" and reopened.resolved_time is None
     bare = only_change(
         webhooks.translate(
             payload("conversation_reopen", {"conversation": {"conversation_id": "c1"}})
         )
     )
-    assert bare.reopened
+    assert bare.status == "new" and bare.resolved_time is None
 
 
 def test_dedup_key_is_action_time_and_conversation():

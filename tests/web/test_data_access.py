@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import add_integration, make_test_app
 from webapp import diagnose, scheduler
+from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
@@ -208,7 +209,9 @@ def test_reimport_a_range_from_the_page(app, admin):
 
 def test_a_403_shows_freshchats_words_and_the_wrong_host_hint(sim):
     result = check_credentials(
-        DOMAIN, "demo-agent-key", api_url_template=sim.server.api_url_template, timeout=5.0
+        DOMAIN,
+        "demo-agent-key",
+        ClientSettings(api_url_template=sim.server.api_url_template, read_timeout=5.0),
     )
     assert not result.ok
     assert "Account Administrator role" in result.message

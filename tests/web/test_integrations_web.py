@@ -100,7 +100,7 @@ def test_save_encrypts_key_and_never_renders_it(admin_client, fake_freshchat, ca
     ("overrides", "message"),
     [
         ({"name": ""}, "Give the integration a name."),
-        ({"name": "x" * 81}, "Field cannot be longer than 80 characters."),
+        ({"name": "x" * 81}, "The name must be 1 to 80 characters."),
         ({"domain": ""}, "Enter your Freshchat domain"),
         (
             {"domain": "acme.zendesk.com"},

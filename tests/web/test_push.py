@@ -26,6 +26,7 @@ from webapp.models import (
     IntervalStat,
     RefusedRequest,
 )
+from webapp.sync_jobs import apply_waiting_for_app
 from webapp.timeutil import utcnow
 
 URL = "/api/v1/freshchat/events"
@@ -222,7 +223,7 @@ def test_out_of_order_gives_the_same_result_as_in_order(app, client):
             # the creation has told the group ("none"), so no Freshchat call is needed.
             assert pending > 0
         with responses.RequestsMock(), app.app_context(), db.connection_context():
-            assert push.apply_pending(app) == pending
+            assert apply_waiting_for_app(app) == pending
         assert stats(in_order_id) and stats(in_order_id) == stats(other_id)
         assert contacts(in_order_id) == contacts(other_id)
 
@@ -437,12 +438,12 @@ def test_paused_integration_stores_and_applies_on_resume(app, client, integ):
     assert response.json["stored"] == 2 and response.json["applied"] == 0
     assert "paused" in response.json["note"]
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 0  # still paused: statistics stay frozen
+        assert apply_waiting_for_app(app) == 0  # still paused: statistics stay frozen
     assert stats(integration_id) == {}
     with db.connection_context():
         service.set_paused(Integration.get_by_id(integration_id), False)
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 2
+        assert apply_waiting_for_app(app) == 2
     assert stats(integration_id) == {("g1", INTERVAL): 1}
 
 
@@ -459,7 +460,7 @@ def test_crash_between_storing_and_applying_loses_nothing(app, client, integ, mo
     assert stats(integration_id) == {}
     monkeypatch.undo()
     with app.app_context(), db.connection_context():  # what serving does at start
-        assert push.apply_pending(app) == 2
+        assert apply_waiting_for_app(app) == 2
     assert stats(integration_id) == {("g1", INTERVAL): 1}
     assert count(InboundEvent, InboundEvent.applied_at.is_null()) == 0
 
@@ -472,7 +473,7 @@ def test_apply_failure_inside_the_funnel_rolls_back_the_marks(app, integ, monkey
     assert count(InboundEvent, InboundEvent.applied_at.is_null()) == 2
     monkeypatch.undo()
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 2
+        assert apply_waiting_for_app(app) == 2
     assert stats(integration_id) == {("g1", INTERVAL): 1}
 
 
@@ -507,7 +508,7 @@ def test_groupless_resolution_is_looked_up(app, client, integ, freshchat):
         },
     )
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 1
+        assert apply_waiting_for_app(app) == 1
     assert freshchat.calls[0].request.headers["Authorization"] == "Bearer freshchat-admin-key"
     # No created time in the event: the first time seen (the resolution) places it.
     with db.connection_context():
@@ -542,7 +543,7 @@ def test_lookup_404_means_deleted(app, client, integ, freshchat):
         json={"code": 404, "status": "CONVERSATION_NOT_FOUND", "message": "not found"},
     )
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 1
+        assert apply_waiting_for_app(app) == 1
     with db.connection_context():
         chat = Chat.get(Chat.conversation_id == "gone")
         assert chat.deleted and chat.queue_key == UNDEFINED_QUEUE_KEY
@@ -555,7 +556,7 @@ def test_lookup_404_for_a_never_seen_id_is_not_a_deleted_chat(app, client, integ
     post(client, key, resolved("never-had-it", group=None))
     freshchat.get(CONVERSATION_URL.format("never-had-it"), status=404, json={"code": 404})
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 1
+        assert apply_waiting_for_app(app) == 1
         event = InboundEvent.get()
         assert event.applied_at is not None
         assert "never seen here" in event.error
@@ -569,7 +570,7 @@ def test_failed_lookup_waits_then_applies_without_group(app, client, integ, fres
     post(client, key, [resolved("a", group=None), resolved("b", group=None)])
     freshchat.get(CONVERSATION_URL.format("a"), status=401, json={"code": 401})
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 0
+        assert apply_waiting_for_app(app) == 0
     assert len(freshchat.calls) == 1  # the first failure stops lookups for the run
     with db.connection_context():
         errors = [e.error for e in InboundEvent.select()]
@@ -587,7 +588,7 @@ def test_failed_lookup_waits_then_applies_without_group(app, client, integ, fres
 
 
 def _client(app, integration):
-    from webapp.sync import client_factory_for
+    from webapp.clients import client_factory_for
 
     return client_factory_for(app.config, app.extensions["secret_box"])(integration)
 
@@ -930,7 +931,7 @@ def _listing(*ids):
 
 
 def _apply_pending_at(app, integration_id, now):
-    from webapp.sync import client_factory_for
+    from webapp.clients import client_factory_for
 
     factory = client_factory_for(app.config, app.extensions["secret_box"])
     with app.app_context(), db.connection_context():
@@ -947,7 +948,7 @@ def test_a_group_not_yet_listed_waits_for_the_listing(app, admin_client, integ, 
     assert "2 waiting for group names" in page
     freshchat.get(GROUPS_URL, json=_listing("g1", "g9"))
     with app.app_context(), db.connection_context():
-        assert push.apply_pending(app) == 2
+        assert apply_waiting_for_app(app) == 2
     assert stats(integration_id) == {("g9", INTERVAL): 1}
     page = admin_client.get(f"/integrations/{integration_id}").get_data(as_text=True)
     assert "waiting for group names" not in page

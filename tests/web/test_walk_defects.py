@@ -13,7 +13,7 @@ from tests.conftest import add_integration
 from tests.html import one, parse, text
 from tests.web.test_integrations_web import ACCOUNT, CONFIG_URL, form_data
 from webapp import integrations as service
-from webapp import scheduler, sync
+from webapp import scheduler, sync_jobs
 from webapp.changes import ChatChange
 from webapp.chats import apply_changes
 from webapp.extensions import db
@@ -209,7 +209,7 @@ def test_the_sync_save_starts_is_recorded_as_first_not_schedule(app, monkeypatch
     )
     seen: list[tuple[int, str]] = []
     monkeypatch.setattr(
-        sync, "run_sync_for_app", lambda _app, ident, trigger: seen.append((ident, trigger))
+        sync_jobs, "sync_for_app", lambda _app, ident, trigger: seen.append((ident, trigger))
     )
     monkeypatch.setattr(scheduler, "_app", app)
     for ident in (new_id, paused_id, synced_id):

@@ -22,8 +22,8 @@ Choices made where FRESHCHAT_API.md is silent:
 * A ``deleted`` status or an ``is_deleted`` flag marks the chat deleted, like spam.
 * ``onMessageCreate`` only places the chat in time (its conversation's ``created_time``):
   a message says nothing about resolution or group.
-* ``needs_group_lookup`` is False for spam/deleted chats: their queue is Undefined_Queue
-  whatever the group was.
+* Whether a chat needs its group looked up is counting's answer
+  (``webapp.counting.group_unknown``), not decided here.
 """
 
 from __future__ import annotations
@@ -81,13 +81,6 @@ def _association_group(data: dict[str, Any]) -> tuple[str | None, str | None] | 
     return group_id, name if isinstance(name, str) and name.strip() else None
 
 
-def _name_for(data: dict[str, Any], group_id: str | None) -> str | None:
-    association = _association_group(data)
-    if group_id is None or association is None or association[0] != group_id:
-        return None
-    return association[1]
-
-
 def _flags(conversation: dict[str, Any], status: object) -> tuple[bool, bool]:
     spam = lower_text(status) == "spam" or truthy(conversation.get("is_spam"))
     deleted = lower_text(status) == "deleted" or truthy(conversation.get("is_deleted"))
@@ -115,7 +108,6 @@ def _created(
         created_time=created,
         status=status if isinstance(status, str) else None,
         group_id=group_id,
-        group_name=_name_for(data, group_id),
         spam=spam,
         deleted=deleted,
     )
@@ -140,11 +132,6 @@ def _updated(
         resolved_time = conversation_resolved or at
     elif lower_text(status) == "resolved" and conversation_resolved is not None:
         resolved_time = conversation_resolved
-    reopened = lower_text(old_status) == "resolved" and lower_text(new_status) not in {
-        "",
-        "resolved",
-    }
-
     group_id: str | None = NO_GROUP_INFO
     group_pair = change_pair(model_changes, "assigned_group_id")
     if "assigned_group_id" in conversation:
@@ -174,10 +161,8 @@ def _updated(
         at,
         created_time=parse_time(conversation.get("created_time")),
         resolved_time=resolved_time,
-        reopened=reopened,
         status=status,
         group_id=group_id,
-        group_name=_name_for(data, group_id) if group_id != NO_GROUP_INFO else None,
         spam=spam,
         deleted=deleted,
         group_time=group_time,
@@ -204,19 +189,6 @@ def group_name_from(envelope: dict[str, Any]) -> tuple[str, str] | None:
     if association is None or association[0] is None or association[1] is None:
         return None
     return association[0], association[1]
-
-
-def needs_group_lookup(change: ChatChange) -> bool:
-    """Whether resolving this chat left its queue unknown, so the group must be fetched.
-
-    Spam and deleted chats never need it: they go to Undefined_Queue whatever the group.
-    """
-    return (
-        change.resolved_time is not None
-        and not change.says_group
-        and not change.spam
-        and not change.deleted
-    )
 
 
 def dedup_key(envelope: dict[str, Any]) -> str:

@@ -51,8 +51,6 @@ from webapp.freshchat.extract_columns import (
     EVENT_GROUP_ASSIGNED,
     EVENT_RESOLVED,
     GROUP_ID,
-    GROUP_NAME,
-    REOPENED,
     SPAM,
     STATUS,
     TIME,
@@ -244,12 +242,12 @@ class _Row:
             raise _RowProblem(f"no {meaning}", f"no {self.name(meaning)}")
         return at
 
-    def group(self) -> tuple[str | None, str | None]:
-        """(group_id, group_name) when the file has a group column, else the sentinel."""
+    def group(self) -> str | None:
+        """The group id when the file has a group column, else the sentinel (names come
+        from the groups listing)."""
         if GROUP_ID not in self.positions:
-            return NO_GROUP_INFO, None
-        group_id = self.values.get(GROUP_ID)
-        return group_id, self.values.get(GROUP_NAME) if group_id is not None else None
+            return NO_GROUP_INFO
+        return self.values.get(GROUP_ID)
 
 
 def _row_essentials(row: _Row, event: str) -> tuple[str, datetime, datetime | None]:
@@ -273,18 +271,15 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
     status_word = (values.get(STATUS) or "").lower()
     spam = (values.get(SPAM) or "").lower() in _TRUTHY or status_word == "spam"
     deleted = (values.get(DELETED) or "").lower() in _TRUTHY or status_word == "deleted"
-    reopened = (values.get(REOPENED) or "").lower() in _TRUTHY
     if event == EVENT_CREATED:
-        group_id, group_name = row.group()
+        group_id = row.group()
         return ChatChange(
             conversation_id,
             created,
             created_time=created,
             group_id=group_id,
-            group_name=group_name,
             spam=spam,
             deleted=deleted,
-            reopened=reopened,
         )
     if event == EVENT_RESOLVED:
         resolved: datetime | None = at
@@ -293,7 +288,7 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
             resolved, status_out = None, "spam"
         if deleted:
             resolved, status_out = None, "deleted"
-        group_id, group_name = row.group()
+        group_id = row.group()
         return ChatChange(
             conversation_id,
             at,
@@ -301,23 +296,19 @@ def _row_to_change(row: _Row, event: str) -> ChatChange:
             resolved_time=resolved,
             status=status_out,
             group_id=group_id,
-            group_name=group_name,
             spam=spam,
             deleted=deleted,
-            reopened=reopened,
             arrival_unknown=True,
         )
     if event == EVENT_GROUP_ASSIGNED:
-        group_id, group_name = row.group()
+        group_id = row.group()
         return ChatChange(
             conversation_id,
             at,
             created_time=created,
             group_id=group_id,
-            group_name=group_name,
             spam=spam,
             deleted=deleted,
-            reopened=reopened,
             arrival_unknown=True,
         )
     return ChatChange(

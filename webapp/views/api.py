@@ -32,7 +32,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from webapp import push, push_account, push_body, push_refusals
+from webapp import pause, push, push_account, push_body, push_refusals
 from webapp.integrations import check_app_key
 from webapp.rate_limit import SCOPE_PUSH, SCOPE_PUSH_AUTH, SharedLimit
 
@@ -151,7 +151,9 @@ def events_endpoint():  # type: ignore[no-untyped-def]
 
     # Stored and applied in one transaction (applying in a savepoint that may fail alone):
     # the answer is sent only once the events are committed.
-    stored = push.store(integration.id, batch.events, check.api_key, apply=not integration.paused)
+    stored = push.store(
+        integration.id, batch.events, check.api_key, apply=pause.applies_pushed(integration)
+    )
     body: dict[str, Any] = {
         "received": batch.received,
         "stored": len(stored.new),
@@ -160,8 +162,8 @@ def events_endpoint():  # type: ignore[no-untyped-def]
         "pending": stored.pending,
         "ignored": batch.ignored,
     }
-    if integration.paused:
-        body["note"] = "integration paused: events are kept and applied when it is resumed"
+    if not pause.applies_pushed(integration):
+        body["note"] = pause.PUSH_NOTE
     response = jsonify(body)
     response.status_code = 202
     response.headers["Cache-Control"] = "no-store"

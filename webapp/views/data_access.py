@@ -8,12 +8,12 @@ import json
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp import diagnose, scheduler
+from webapp import diagnose, pause, scheduler
+from webapp.clients import client_factory_for
 from webapp.formatting import moment
 from webapp.models import Integration
 from webapp.reimport import SinceError, parse_since
 from webapp.status import lease_held
-from webapp.sync import client_factory_for
 from webapp.timeutil import now_from
 from webapp.views.integrations import get_integration
 
@@ -102,8 +102,8 @@ def reimport(integration_id: int):  # type: ignore[no-untyped-def]
     except SinceError as exc:
         flash(str(exc), "error")
         return _back(integration)
-    if integration.paused:
-        flash(_("This integration is paused: resume it to re-import."), "info")
+    if not pause.may_sync(integration):
+        flash(str(pause.REIMPORT_REFUSED), "info")
     elif lease_held(integration):
         flash(_("A sync is running; re-import once it has finished."), "info")
     else:

@@ -20,6 +20,8 @@ from flask_babel import gettext as _
 
 from webapp import integration_list, integration_page, scheduler
 from webapp import integrations as service
+from webapp import pause as pause_rule  # the view function below is named pause
+from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
 from webapp.forms import DeleteForm, IntegrationForm
 from webapp.models import Integration
@@ -58,8 +60,7 @@ def _connection(form: IntegrationForm, integration: Integration | None):  # type
     return check_credentials(
         form.normalised_domain or "",
         api_key or "",
-        api_url_template=current_app.config["FRESHCHAT_API_URL"],
-        timeout=float(current_app.config["FRESHCHAT_TIMEOUT_SECONDS"]),
+        ClientSettings.from_config(current_app.config),
     )
 
 
@@ -243,12 +244,7 @@ def _set_paused(integration_id: int, paused: bool):  # type: ignore[no-untyped-d
     integration = get_integration(integration_id)
     service.set_paused(integration, paused)
     scheduler.schedule_integration(integration)
-    flash(
-        _("Paused: no syncs until you resume.")
-        if paused
-        else _("Resumed: the next sync imports everything since the last one."),
-        "success",
-    )
+    flash(str(pause_rule.PAUSED_DONE if paused else pause_rule.RESUMED_DONE), "success")
     return redirect(url_for("integrations.detail", integration_id=integration.id), 303)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp import scheduler
+from webapp import pause, scheduler
 from webapp.integration_page import sync_section
 from webapp.models import Integration, SyncRun
 from webapp.status import active_run, lease_held
@@ -99,8 +99,8 @@ def panel(integration_id: int):  # type: ignore[no-untyped-def]
 def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     waiting = None
-    if integration.paused:
-        message = _("This integration is paused: resume it to sync.")
+    if not pause.may_sync(integration):
+        message = str(pause.SYNC_REFUSED)
     elif lease_held(integration):
         # Read from the lease, which every process respects, not from this scheduler.
         message = _("A sync is already running; its progress is shown below.")
