@@ -15,7 +15,8 @@ from webapp import chat_rows
 from webapp.chat_rows import contact_triple, counting_inputs, state_from_row, stored_triple
 from webapp.chatstate import ChatState
 from webapp.counting import Contact, contact_for
-from webapp.database import write_transaction
+from webapp.database import is_sqlite, write_transaction
+from webapp.extensions import db
 from webapp.models import Chat
 
 # Chats read per transaction when recounting from stored state.
@@ -55,9 +56,10 @@ class Rewrites:
         self.result = result
         self.rows: list[tuple] = []
         self.touched: set[datetime] = set()
+        self.values = chat_rows.sqlite_write_values if is_sqlite(db.obj) else chat_rows.write_values
 
     def add(self, state: ChatState, contact: Contact | None, before: tuple, after: tuple) -> None:
-        self.rows.append(chat_rows.write_values(self.integration_id, state, contact))
+        self.rows.append(self.values(self.integration_id, state, contact))
         if before[:2] != after[:2]:
             self.result.contacts_changed += 1
             self.touched.update(t for t in (before[1], after[1]) if t is not None)

@@ -78,7 +78,8 @@ def csv_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
     try:
         for cells in reader:
             first_line, line = line + 1, reader.line_num
-            if any(map(str.strip, cells)):
+            # A first cell starting with a non-space settles it without stripping all.
+            if (cells and cells[0][:1].strip()) or any(map(str.strip, cells)):
                 yield first_line, cells
     except UnicodeDecodeError:
         raise MalformedReport("The report file is not UTF-8 text.") from None

@@ -7,6 +7,7 @@ and tells the admin), never anything else.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 
 from webapp.changes import NO_GROUP_INFO, ChatChange
 from webapp.freshchat.extract_columns import (
@@ -41,38 +42,52 @@ class RowProblem(Exception):
         self.kind = kind
 
 
-class Row:
-    """Typed access to one CSV row through the header's understood positions."""
+class RowPlan:
+    """How to read the rows under one header: built once per CSV, used for every row.
 
-    __slots__ = ("positions", "reading", "values")
+    Each meaning's preferred cell is taken with one ``itemgetter`` call and stripped with
+    ``map`` (the loop over meanings in Python was the largest part of reading a file,
+    bench/bench_floor.py); only a blank preferred cell sends its meaning to the columns
+    accepted after it.
+    """
 
-    def __init__(self, cells: list[str], reading: HeaderReading) -> None:
+    __slots__ = ("fallbacks", "getter", "meanings", "reading", "width")
+
+    def __init__(self, reading: HeaderReading) -> None:
         self.reading = reading
-        self.positions = positions = reading.positions
-        # Every meaning's first non-blank cell, in one pass: asking cell by cell (about
-        # nine asks a row) was the largest part of reading a file (bench_floor.py).
-        self.values = values = {}
-        count = len(cells)
-        for meaning, indexes in positions.items():
-            for index in indexes:
-                if index < count:
-                    value = cells[index].strip()
-                    if value:
-                        values[meaning] = value
-                        break
+        self.meanings = tuple(reading.positions)
+        firsts = [indexes[0] for indexes in reading.positions.values()]
+        self.getter = itemgetter(*firsts) if len(firsts) > 1 else None
+        self.width = max(firsts, default=-1) + 1
+        self.fallbacks = tuple(
+            (meaning, indexes[1:])
+            for meaning, indexes in reading.positions.items()
+            if len(indexes) > 1
+        )
+
+    def values(self, cells: list[str]) -> dict[str, str]:
+        """Each meaning's first non-blank cell, stripped; a meaning with no such cell may
+        be held as ``""``, so every reader treats a falsy value as "not said"."""
+        if self.getter is not None and len(cells) >= self.width:
+            values = dict(zip(self.meanings, map(str.strip, self.getter(cells)), strict=True))
+            for meaning, others in self.fallbacks:
+                if not values[meaning]:
+                    _first_non_blank(values, meaning, cells, others)
+            return values
+        # One meaning only, or a short row: every meaning asked column by column.
+        values = {}
+        for meaning, indexes in self.reading.positions.items():
+            _first_non_blank(values, meaning, cells, indexes)
+        return values
 
     def name(self, meaning: str) -> str:
         """The (preferred) column's name as received, for messages."""
         index = self.reading.positions[meaning][0]
         return self.reading.header[index].replace("\ufeff", "").strip()
 
-    def text(self, meaning: str) -> str | None:
-        """The first non-blank cell among the columns taken for ``meaning``."""
-        return self.values.get(meaning)
-
-    def time(self, meaning: str) -> datetime | None:
-        value = self.values.get(meaning)
-        if value is None:
+    def time(self, values: dict[str, str], meaning: str) -> datetime | None:
+        value = values.get(meaning)
+        if not value:
             return None
         if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
             # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
@@ -96,44 +111,58 @@ class Row:
                 f"{self.name(meaning)} {value!r} is not a timestamp",
             ) from None
 
-    def needed_time(self, meaning: str) -> datetime:
-        at = self.time(meaning)
+    def needed_time(self, values: dict[str, str], meaning: str) -> datetime:
+        at = self.time(values, meaning)
         if at is None:
             raise RowProblem(f"no {meaning}", f"no {self.name(meaning)}")
         return at
 
-    def group(self) -> tuple[str | None, str | None]:
+    def group(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         """(group_id, group_name) when the file has a group column, else the sentinel."""
-        if GROUP_ID not in self.positions:
+        if GROUP_ID not in self.reading.positions:
             return NO_GROUP_INFO, None
-        group_id = self.values.get(GROUP_ID)
-        return group_id, self.values.get(GROUP_NAME) if group_id is not None else None
+        group_id = values.get(GROUP_ID) or None
+        return group_id, (values.get(GROUP_NAME) or None) if group_id is not None else None
 
 
-def row_essentials(row: Row, event: str) -> tuple[str, datetime, datetime | None]:
+def _first_non_blank(
+    values: dict[str, str], meaning: str, cells: list[str], indexes: tuple[int, ...]
+) -> None:
+    count = len(cells)
+    for index in indexes:
+        if index < count:
+            value = cells[index].strip()
+            if value:
+                values[meaning] = value
+                return
+
+
+def row_essentials(
+    values: dict[str, str], plan: RowPlan, event: str
+) -> tuple[str, datetime, datetime | None]:
     """(chat id, event time, creation time): everything about a row that can fail.
 
     The check pass calls only this, so it refuses exactly the rows reading would skip,
     without building their changes.
     """
-    conversation_id = row.text(CHAT_ID)
-    if conversation_id is None:
+    conversation_id = values.get(CHAT_ID)
+    if not conversation_id:
         raise RowProblem("no chat id", "no conversation id")
     if event == EVENT_CREATED:
-        created = row.needed_time(CREATED_TIME)
+        created = plan.needed_time(values, CREATED_TIME)
         return conversation_id, created, created
-    return conversation_id, row.needed_time(TIME), row.time(CREATED_TIME)
+    return conversation_id, plan.needed_time(values, TIME), plan.time(values, CREATED_TIME)
 
 
-def row_to_change(row: Row, event: str) -> ChatChange:
-    conversation_id, at, created = row_essentials(row, event)
-    values = row.values
+def row_to_change(values: dict[str, str], plan: RowPlan, event: str) -> ChatChange:
+    """The change one row states (``values`` from ``plan.values``); raises ``RowProblem``."""
+    conversation_id, at, created = row_essentials(values, plan, event)
     status_word = (values.get(STATUS) or "").lower()
     spam = (values.get(SPAM) or "").lower() in _TRUTHY or status_word == "spam"
     deleted = (values.get(DELETED) or "").lower() in _TRUTHY or status_word == "deleted"
     reopened = (values.get(REOPENED) or "").lower() in _TRUTHY
     if event == EVENT_CREATED:
-        group_id, group_name = row.group()
+        group_id, group_name = plan.group(values)
         return ChatChange(
             conversation_id,
             created,
@@ -151,7 +180,7 @@ def row_to_change(row: Row, event: str) -> ChatChange:
             resolved, status_out = None, "spam"
         if deleted:
             resolved, status_out = None, "deleted"
-        group_id, group_name = row.group()
+        group_id, group_name = plan.group(values)
         return ChatChange(
             conversation_id,
             at,
@@ -166,7 +195,7 @@ def row_to_change(row: Row, event: str) -> ChatChange:
             arrival_unknown=True,
         )
     if event == EVENT_GROUP_ASSIGNED:
-        group_id, group_name = row.group()
+        group_id, group_name = plan.group(values)
         return ChatChange(
             conversation_id,
             at,
@@ -179,5 +208,9 @@ def row_to_change(row: Row, event: str) -> ChatChange:
             arrival_unknown=True,
         )
     return ChatChange(
-        conversation_id, at, created_time=created, status=row.text(STATUS), arrival_unknown=True
+        conversation_id,
+        at,
+        created_time=created,
+        status=values.get(STATUS) or None,
+        arrival_unknown=True,
     )

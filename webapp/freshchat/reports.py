@@ -48,7 +48,7 @@ from webapp.freshchat.extract_columns import (
 )
 from webapp.freshchat.report_files import MalformedReport, csv_rows
 from webapp.freshchat.report_files import members as csv_members
-from webapp.freshchat.report_rows import Row, RowProblem, row_essentials, row_to_change
+from webapp.freshchat.report_rows import RowPlan, RowProblem, row_essentials, row_to_change
 
 __all__ = [
     "ExtractCheck",
@@ -103,9 +103,10 @@ def iter_csv(
         reading = _header(rows, event)
         if reading is None:
             return
+        plan = RowPlan(reading)
         for first_line, cells in rows:
             try:
-                change = row_to_change(Row(cells, reading), key)
+                change = row_to_change(plan.values(cells), plan, key)
             except RowProblem as problem:
                 problems.append(f"{where}line {first_line}: {problem}")
                 continue
@@ -170,10 +171,11 @@ def check_extract(file: BinaryIO, event: str) -> ExtractCheck:
                 result.members.append(check)
                 if reading is None:
                     continue
+                plan = RowPlan(reading)
                 for _line, cells in rows:
                     check.rows += 1
                     try:
-                        row_essentials(Row(cells, reading), key)
+                        row_essentials(plan.values(cells), plan, key)
                     except RowProblem as problem:
                         check.failed += 1
                         check.reasons[problem.kind] += 1
