@@ -3,12 +3,12 @@
 A window's Extract files come per event (Created, Group-Assigned, Resolved), and the same
 chat appears in two or three of them. Applied file after file, each chat was read and
 written once per file; most of a sync's time went to rewriting rows it had just inserted
-(bench/bench_floor.py). Here the files are read together, in time order (``heapq.merge``
-on each change's time: each event's export lists its rows in time order, so a chat's
-creation and its resolution arrive close together), and changes wait in a bounded buffer
-of chats. When the buffer is full, the chats seen first leave it in one batch
-(``chats.apply_grouped``): each is read once and written once with everything the buffer
-knew of it.
+(bench/bench_floor.py). Here the files are read together, in time order (a chunk at a
+time, always from the file furthest behind: each event's export lists its rows in time
+order, so a chat's creation and its resolution arrive close together), and changes wait
+in a bounded buffer of chats. When the buffer is full, the chats seen first leave it in
+one batch (``chats.apply_grouped``): each is read once and written once with everything
+the buffer knew of it.
 
 Memory stays flat: at most ``buffer_chats`` chats wait, whatever the window's size. Order
 is a matter of speed only: a chat whose changes are far apart (resolved days later, or
@@ -19,9 +19,9 @@ the order-independent merge gives the same state either way.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from itertools import islice
-from operator import attrgetter
 
 from webapp.changes import ChatChange
 from webapp.chats import ApplyResult, apply_grouped
@@ -30,8 +30,26 @@ from webapp.chats import ApplyResult, apply_grouped
 BUFFER_CHATS = 20_000
 # Chats written per transaction when the buffer is full (the oldest first).
 FLUSH_CHATS = 5_000
+# Changes read from one stream at a time (interleaving item by item cost more than the
+# buffer's own work; chunks of a few hours of chats keep a chat's changes together).
+CHUNK_CHANGES = 1_000
 
-_change_time = attrgetter("at")
+
+def _chunks_in_time_order(streams: Iterable[Iterable[ChatChange]]) -> Iterator[list[ChatChange]]:
+    """Chunks of every stream, each time from the stream whose next chunk starts earliest."""
+    iterators = [iter(stream) for stream in streams]
+    heads: list[tuple[datetime, int, list[ChatChange]]] = []
+    for index, iterator in enumerate(iterators):
+        if chunk := list(islice(iterator, CHUNK_CHANGES)):
+            heads.append((chunk[0].at, index, chunk))
+    heapq.heapify(heads)
+    while heads:
+        _start, index, chunk = heads[0]
+        yield chunk
+        if following := list(islice(iterators[index], CHUNK_CHANGES)):
+            heapq.heapreplace(heads, (following[0].at, index, following))
+        else:
+            heapq.heappop(heads)
 
 
 def apply_streams(
@@ -60,14 +78,15 @@ def apply_streams(
         checkpoint()
         result.add(apply_grouped(integration_id, batch))
 
-    for change in heapq.merge(*streams, key=_change_time):
-        changes = waiting.get(change.conversation_id)
-        if changes is not None:
-            changes.append(change)
-            continue
-        if len(waiting) >= buffer_chats:
-            flush(flush_chats)
-        waiting[change.conversation_id] = [change]
+    for chunk in _chunks_in_time_order(streams):
+        for change in chunk:
+            changes = waiting.get(change.conversation_id)
+            if changes is not None:
+                changes.append(change)
+                continue
+            if len(waiting) >= buffer_chats:
+                flush(flush_chats)
+            waiting[change.conversation_id] = [change]
     while waiting:
         flush(flush_chats)
     return result

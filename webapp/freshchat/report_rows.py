@@ -28,6 +28,12 @@ from webapp.freshchat.extract_columns import (
 from webapp.timeutil import parse_timestamp
 
 _TRUTHY = frozenset({"true", "1", "yes", "y"})
+# Nearly every flag cell reads like this: no ``lower()`` needed to know it is off.
+_PLAINLY_OFF = frozenset({"", "false", "0", "no", "n", "False", "FALSE"})
+
+
+def _flag(text: str) -> bool:
+    return text not in _PLAINLY_OFF and text.lower() in _TRUTHY
 
 
 class RowProblem(Exception):
@@ -157,10 +163,10 @@ def row_essentials(
 def row_to_change(values: dict[str, str], plan: RowPlan, event: str) -> ChatChange:
     """The change one row states (``values`` from ``plan.values``); raises ``RowProblem``."""
     conversation_id, at, created = row_essentials(values, plan, event)
-    status_word = (values.get(STATUS) or "").lower()
-    spam = (values.get(SPAM) or "").lower() in _TRUTHY or status_word == "spam"
-    deleted = (values.get(DELETED) or "").lower() in _TRUTHY or status_word == "deleted"
-    reopened = (values.get(REOPENED) or "").lower() in _TRUTHY
+    status_word = values.get(STATUS, "").lower()
+    spam = _flag(values.get(SPAM, "")) or status_word == "spam"
+    deleted = _flag(values.get(DELETED, "")) or status_word == "deleted"
+    reopened = _flag(values.get(REOPENED, ""))
     if event == EVENT_CREATED:
         group_id, group_name = plan.group(values)
         return ChatChange(
