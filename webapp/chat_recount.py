@@ -60,9 +60,12 @@ class Rewrites:
 
     def add(self, state: ChatState, contact: Contact | None, before: tuple, after: tuple) -> None:
         self.rows.append(self.values(self.integration_id, state, contact))
-        if before[:2] != after[:2]:
+        if before[0] != after[0] or before[1] != after[1]:
             self.result.contacts_changed += 1
-            self.touched.update(t for t in (before[1], after[1]) if t is not None)
+            if before[1] is not None:
+                self.touched.add(before[1])
+            if after[1] is not None:
+                self.touched.add(after[1])
 
     def write(self) -> None:
         chat_rows.upsert(self.rows)

@@ -14,7 +14,7 @@ rows it then rewrites, and pull and push may run in different threads).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
@@ -92,7 +92,7 @@ def apply_changes(
 
 
 def apply_grouped(
-    integration_id: int, by_conversation: Mapping[str, Sequence[ChatChange]]
+    integration_id: int, by_conversation: Mapping[str, list[ChatChange]]
 ) -> ApplyResult:
     """Apply changes already grouped by chat, in one write transaction.
 
@@ -117,7 +117,7 @@ def apply_grouped(
             else:
                 before = state_from_row(row)
                 before_triple = stored_triple(row)
-            state = merge_all(before, list(conversation_changes))
+            state = merge_all(before, conversation_changes)
             contact = contact_for(state, live, counted_from)
             after_triple = (
                 no_contact
