@@ -27,9 +27,9 @@ from webapp.changes import ChatChange
 from webapp.chats import ApplyResult, apply_grouped
 
 # Chats waiting for more of their changes; about 0.5 KB each.
-BUFFER_CHATS = 20_000
+BUFFER_CHATS = 8_000
 # Chats written per transaction when the buffer is full (the oldest first).
-FLUSH_CHATS = 5_000
+FLUSH_CHATS = 4_000
 # Changes read from one stream at a time (interleaving item by item cost more than the
 # buffer's own work; chunks of a few hours of chats keep a chat's changes together).
 CHUNK_CHANGES = 1_000

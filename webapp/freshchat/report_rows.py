@@ -29,6 +29,9 @@ from webapp.timeutil import parse_timestamp
 
 _TRUTHY = frozenset({"true", "1", "yes", "y"})
 # Nearly every flag cell reads like this: no ``lower()`` needed to know it is off.
+# Distinct group ids and names shared between rows, at most (a file is not trusted to
+# hold few of them).
+_STRINGS_KEPT = 2_000
 _PLAINLY_OFF = frozenset({"", "false", "0", "no", "n", "False", "FALSE"})
 
 
@@ -57,10 +60,11 @@ class RowPlan:
     accepted after it.
     """
 
-    __slots__ = ("fallbacks", "getter", "meanings", "reading", "width")
+    __slots__ = ("fallbacks", "getter", "meanings", "reading", "strings", "width")
 
     def __init__(self, reading: HeaderReading) -> None:
         self.reading = reading
+        self.strings: dict[str, str] = {}
         self.meanings = tuple(reading.positions)
         firsts = [indexes[0] for indexes in reading.positions.values()]
         self.getter = itemgetter(*firsts) if len(firsts) > 1 else None
@@ -128,7 +132,16 @@ class RowPlan:
         if GROUP_ID not in self.reading.positions:
             return NO_GROUP_INFO, None
         group_id = values.get(GROUP_ID) or None
-        return group_id, (values.get(GROUP_NAME) or None) if group_id is not None else None
+        if group_id is None:
+            return None, None
+        name = values.get(GROUP_NAME) or None
+        strings = self.strings
+        if len(strings) < _STRINGS_KEPT:
+            # The same few ids and names on every row: one string each, not one per row (a
+            # pull window keeps thousands of changes waiting for the rest of their chat).
+            group_id = strings.setdefault(group_id, group_id)
+            name = name if name is None else strings.setdefault(name, name)
+        return group_id, name
 
 
 def _first_non_blank(
