@@ -26,7 +26,7 @@ from itertools import islice
 from webapp.changes import ChatChange
 from webapp.chats import ApplyResult, apply_grouped
 
-# Chats waiting for more of their changes; about 0.5 KB each.
+# Chats waiting for more of their changes; about 1 KB each with their changes.
 BUFFER_CHATS = 8_000
 # Chats written per transaction when the buffer is full (the oldest first).
 FLUSH_CHATS = 4_000
