@@ -8,7 +8,8 @@ time, always from the file furthest behind: each event's export lists its rows i
 order, so a chat's creation and its resolution arrive close together), and changes wait
 in a bounded buffer of chats. When the buffer is full, the chats seen first leave it in
 one batch (``chats.apply_grouped``): each is read once and written once with everything
-the buffer knew of it.
+the buffer knew of it. Chats seen ending leave first, so at a million chats a window the
+buffer holds mostly chats still waiting for their resolution.
 
 Memory stays flat: at most ``buffer_chats`` chats wait, whatever the window's size. Order
 is a matter of speed only: a chat whose changes are far apart (resolved days later, or
@@ -69,24 +70,41 @@ def apply_streams(
     if not 1 <= flush_chats <= buffer_chats:
         raise ValueError("need 1 <= flush_chats <= buffer_chats")
     result = ApplyResult()
-    waiting: dict[str, list[ChatChange]] = {}
+    # Chats with no ending seen yet, oldest first; and chats seen ending (resolved, spam or
+    # deleted), in the order they ended. Ended chats leave the buffer first: one rarely
+    # hears more (a reopening), while an open one still waits for its resolution.
+    open_chats: dict[str, list[ChatChange]] = {}
+    ended: dict[str, list[ChatChange]] = {}
 
-    def flush(count: int) -> None:
-        batch = dict(islice(waiting.items(), count))
-        for conversation_id in batch:
-            del waiting[conversation_id]
+    def flush() -> None:
+        batch = _take(ended, flush_chats)
+        batch.update(_take(open_chats, flush_chats - len(batch)))
         checkpoint()
         result.add(apply_grouped(integration_id, batch))
 
     for chunk in _chunks_in_time_order(streams):
         for change in chunk:
-            changes = waiting.get(change.conversation_id)
-            if changes is not None:
-                changes.append(change)
-                continue
-            if len(waiting) >= buffer_chats:
-                flush(flush_chats)
-            waiting[change.conversation_id] = [change]
-    while waiting:
-        flush(flush_chats)
+            conversation_id = change.conversation_id
+            changes = open_chats.get(conversation_id)
+            if changes is None:
+                changes = ended.get(conversation_id)
+                if changes is None:
+                    if len(open_chats) + len(ended) >= buffer_chats:
+                        flush()
+                    changes = open_chats[conversation_id] = []
+            changes.append(change)
+            if (change.resolved_time is not None or change.spam or change.deleted) and (
+                conversation_id in open_chats
+            ):
+                ended[conversation_id] = open_chats.pop(conversation_id)
+    while open_chats or ended:
+        flush()
     return result
+
+
+def _take(chats: dict[str, list[ChatChange]], count: int) -> dict[str, list[ChatChange]]:
+    """Remove and return the first ``count`` chats of ``chats`` (oldest first)."""
+    taken = dict(islice(chats.items(), max(count, 0)))
+    for conversation_id in taken:
+        del chats[conversation_id]
+    return taken

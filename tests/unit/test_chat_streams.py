@@ -152,3 +152,24 @@ def test_sqlite_values_are_the_text_the_driver_would_store():
             )
             assert chat_rows.sqlite_write_values(7, state, made) == as_text
             assert row_values_from_state(state, made)["conversation_id"] == state.conversation_id
+
+
+def test_chats_seen_ending_leave_the_buffer_before_open_ones(two_integrations):
+    streamed, reference = two_integrations
+    b_created = ChatChange("b", T0, created_time=T0, group_id="g-support")
+    a_created = ChatChange("a", T0 + timedelta(minutes=1), created_time=T0 + timedelta(minutes=1))
+    a_resolved = ChatChange(
+        "a", T0 + timedelta(minutes=2), resolved_time=T0 + timedelta(minutes=2), status="resolved"
+    )
+    c_created = ChatChange("c", T0 + timedelta(minutes=3), created_time=T0 + timedelta(minutes=3))
+    b_resolved = ChatChange(
+        "b", T0 + timedelta(minutes=4), resolved_time=T0 + timedelta(minutes=4), status="resolved"
+    )
+    changes = [b_created, a_created, a_resolved, c_created, b_resolved]
+    result = apply_streams(streamed, [changes], buffer_chats=2, flush_chats=1)
+    # "a" (ended) left when "c" came; "b", the oldest but still open, waited for its
+    # resolution: every chat written once.
+    assert result.chats_seen == result.chats_created == 3
+    apply_changes(reference, changes)
+    assert stored_rows(streamed) == stored_rows(reference)
+    assert stats(streamed) == stats(reference)
