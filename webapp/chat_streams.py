@@ -36,19 +36,26 @@ FLUSH_CHATS = 4_000
 CHUNK_CHANGES = 1_000
 
 
+def _chunk_start(chunk: list[ChatChange]) -> datetime:
+    """Where a chunk stands in time: its first chat's creation when the row says it (every
+    event's export does, and may list rows by chat creation), else the change's time."""
+    first = chunk[0]
+    return first.created_time or first.at
+
+
 def _chunks_in_time_order(streams: Iterable[Iterable[ChatChange]]) -> Iterator[list[ChatChange]]:
     """Chunks of every stream, each time from the stream whose next chunk starts earliest."""
     iterators = [iter(stream) for stream in streams]
     heads: list[tuple[datetime, int, list[ChatChange]]] = []
     for index, iterator in enumerate(iterators):
         if chunk := list(islice(iterator, CHUNK_CHANGES)):
-            heads.append((chunk[0].at, index, chunk))
+            heads.append((_chunk_start(chunk), index, chunk))
     heapq.heapify(heads)
     while heads:
         _start, index, chunk = heads[0]
         yield chunk
         if following := list(islice(iterators[index], CHUNK_CHANGES)):
-            heapq.heapreplace(heads, (following[0].at, index, following))
+            heapq.heapreplace(heads, (_chunk_start(following), index, following))
         else:
             heapq.heappop(heads)
 
