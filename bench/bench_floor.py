@@ -4,8 +4,9 @@ How far is the sync's own work (Extract CSV → stored chats → interval counts
 least any implementation must do? The floor here is plain Python and SQLite over the same
 three CSV files: ``csv.reader``, one dict per chat merging first creation, latest resolution
 and the group at that resolution, then one ``executemany`` for the chats and one for the
-interval counts. The app's side is what a sync runs per file, ``reports.iter_extract`` into
-``chats.apply_changes``, on a fresh database with the same settings as production.
+interval counts. The app's side is what a sync runs per window, the three files'
+``reports.iter_extract`` into ``chat_streams.apply_streams``, on a fresh database with the
+same settings as production.
 
 Both run in this one process on the same files, one after the other, and each is measured
 in CPU seconds (``time.process_time``), so the ratio holds on a machine shared with other
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from cryptography.fernet import Fernet
 
 from bench.bench_sync import BACKFILL_DAYS, NOW, make_account, parse_size, stored_contacts
 from webapp import chats, integrations
+from webapp.chat_streams import apply_streams
 from webapp.database import open_database
 from webapp.freshchat.reports import iter_extract
 from webapp.freshchat.simulator import CSV_COLUMNS, UNDEFINED_QUEUE, SimAccount
@@ -135,9 +138,12 @@ def app(paths: dict[str, Path], account: SimAccount, folder: Path) -> dict:
     Integration.update(counted_from=START).where(Integration.id == integration.id).execute()
     chats.refresh_groups(integration.id, [group.as_json() for group in account.live_groups])
     problems: list[str] = []
-    for event in EVENTS:
-        with paths[event].open("rb") as file:
-            chats.apply_changes(integration.id, iter_extract(file, event, problems))
+    with ExitStack() as files:
+        streams = [
+            iter_extract(files.enter_context(paths[event].open("rb")), event, problems)
+            for event in EVENTS
+        ]
+        apply_streams(integration.id, streams)
     assert not problems, problems[:3]
     return stored_contacts(integration.id)
 

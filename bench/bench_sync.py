@@ -268,7 +268,7 @@ class Phases:
         FreshchatClient.download_to = self.wrap("download", FreshchatClient.download_to)  # type: ignore[method-assign]
         pull_window.check_extract = self.wrap("check", pull_window.check_extract)
         pull_window.iter_extract = self.wrap_iterator("parse", pull_window.iter_extract)
-        chats.apply_changes = self.wrap("apply", chats.apply_changes)
+        pull_window.apply_streams = self.wrap("apply", pull_window.apply_streams)
 
     def breakdown(self, wall: float, cpu: float) -> dict[str, tuple[float, float]]:
         steps = {

@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from webapp import chats
+from webapp.changes import ChatChange
+from webapp.chat_streams import apply_streams
 from webapp.freshchat.client import ExtractLink, FreshchatClient, LinkExpired
 from webapp.freshchat.extract_columns import describe_header
 from webapp.freshchat.reports import ExtractCheck, check_extract, iter_extract
@@ -110,16 +112,29 @@ def read_window(
         yield window
 
 
-def apply_event(integration_id: int, files: EventFiles, problems: list[str]) -> chats.ApplyResult:
-    """Feed one event's checked files to the funnel, streaming, in batches."""
-    total = chats.ApplyResult()
+def apply_window(
+    integration_id: int,
+    window: list[EventFiles],
+    problems: list[str],
+    checkpoint: Callable[[], None] = lambda: None,
+) -> chats.ApplyResult:
+    """Feed every event's checked files to the funnel as one stream grouped by chat
+    (``chat_streams``): each chat is read and written once, not once per event."""
+    found: list[tuple[str, list[str]]] = [(files.event, []) for files in window]
+    streams = [
+        _event_stream(files, event_problems)
+        for files, (_event, event_problems) in zip(window, found, strict=True)
+    ]
+    try:
+        return apply_streams(integration_id, streams, checkpoint=checkpoint)
+    finally:
+        problems.extend(f"{event}: {p}" for event, listed in found for p in listed)
+
+
+def _event_stream(files: EventFiles, problems: list[str]) -> Iterator[ChatChange]:
+    """One event's changes, file after file (each event's files cover the window in order)."""
     for spool in files.spools:
-        file_problems: list[str] = []
-        total.add(
-            chats.apply_changes(integration_id, iter_extract(spool, files.event, file_problems))
-        )
-        problems.extend(f"{files.event}: {p}" for p in file_problems)
-    return total
+        yield from iter_extract(spool, files.event, problems)
 
 
 def header_summary(window: list[EventFiles]) -> str:

@@ -283,15 +283,14 @@ def _sync_windows(
         ) as window:
             if first_import and index == 1:
                 run.details = pull_window.header_summary(window)
-            for files in window:
-                guard.checkpoint()  # a safe point before each event's files are applied
-                progress.update(f"{label}: applying {what_of[files.event]}…")
-                result = pull_window.apply_event(integration.id, files, problems)
-                progress.update(
-                    f"{label}: {what_of[files.event]}: applied",
-                    chats_seen=result.chats_seen,
-                    contacts_changed=result.contacts_changed,
-                )
+            progress.update(f"{label}: applying…")
+            # Each batch of chats is a safe point (lease and shutdown checks).
+            result = pull_window.apply_window(integration.id, window, problems, guard.checkpoint)
+            progress.update(
+                f"{label}: applied",
+                chats_seen=result.chats_seen,
+                contacts_changed=result.contacts_changed,
+            )
         # The whole window is applied: only now may the watermark pass it.
         guard.checkpoint()
         Integration.update(watermark=end).where(Integration.id == integration.id).execute()

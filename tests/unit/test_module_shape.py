@@ -13,12 +13,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "webapp"
 MAX_LINES = 400
 # The simulated account is a test double of the whole API: long by nature.
 EXEMPT = {"webapp/freshchat/simulator.py"}
-# Temporary: being split on other branches at the same time; the integrator removes each
-# entry once its branch has landed.
-BEING_SPLIT = {
-    "webapp/chats.py": "being split on branch funnel",
-    "webapp/freshchat/reports.py": "being split on branch funnel",
-}
 
 
 def _module_name(path: Path) -> str:
@@ -109,14 +103,9 @@ def test_no_module_but_the_simulator_is_over_400_lines() -> None:
     too_long = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = str(path.relative_to(PACKAGE.parent))
-        if relative in EXEMPT or relative in BEING_SPLIT:
+        if relative in EXEMPT:
             continue
         lines = len(path.read_text(encoding="utf-8").splitlines())
         if lines > MAX_LINES:
             too_long[relative] = lines
     assert not too_long, f"over {MAX_LINES} lines: {too_long}"
-
-
-def test_the_temporary_allowances_name_real_modules() -> None:
-    for relative in BEING_SPLIT:
-        assert (PACKAGE.parent / relative).is_file(), relative

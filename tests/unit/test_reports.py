@@ -15,7 +15,7 @@ from typing import BinaryIO
 import pytest
 
 from webapp.changes import NO_GROUP_INFO
-from webapp.freshchat import reports
+from webapp.freshchat import report_rows, reports
 from webapp.freshchat.extract_columns import EVENT_COLUMNS, NEEDED, HeaderRefused
 from webapp.freshchat.reports import (
     MalformedReport,
@@ -751,7 +751,7 @@ def test_fast_path_is_taken_for_freshchats_form_only(monkeypatch):
         seen.append(value)
         return parse_timestamp(value)
 
-    monkeypatch.setattr(reports, "parse_timestamp", spy)
+    monkeypatch.setattr(report_rows, "parse_timestamp", spy)
     read, _ = created_times(["2026-11-02T09:03:12.345Z", "2026-11-02T09:03:12.345+00:00"])
     assert set(read.values()) == {CANONICAL}
     assert seen == ["2026-11-02T09:03:12.345+00:00"]
