@@ -56,7 +56,7 @@ def open_database(url: str) -> Database:
         params = parse(url)
         if not params.get("database"):
             raise ValueError(f"{url!r} has no database name (postgresql://host/dbname)")
-        database = engine_postgresql.Pool(
+        database = engine_postgresql.PooledPsycopg3PingIdle(
             **params,
             field_types=engine_postgresql.FIELD_TYPES,
             max_connections=32,
