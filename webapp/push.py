@@ -28,6 +28,8 @@ Choices:
   ``REFUSAL_RETENTION``.
 * The rate limit counts requests (a batch is one), per key, in the database, so every
   server process counts against the same limit (``webapp.rate_limit``). 0 turns it off.
+  A request that will be stored is counted first inside its own write transaction
+  (``store(admit=...)``): one commit per request, not two.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from webapp.extensions import db
 from webapp.freshchat.events import envelope_to_changes
 from webapp.models import ApiKey, InboundEvent, Integration, RefusedRequest
 from webapp.push_body import IncomingEvent
+from webapp.push_insert import insert_new
 from webapp.push_lookups import ClientFactory, Item, Lookups, lookup_needed
 from webapp.timeutil import utcnow
 
@@ -95,54 +98,6 @@ class Stored:
     applied: int = 0
     pending: int = 0
     retry_after: int | None = None
-
-
-INSERT_ROWS_MAX = 100  # rows per INSERT: 6 values each, under SQLite's variable limit
-
-
-def _insert_sql(rows: int) -> str:
-    """INSERT text for ``rows`` events that skips those already stored and returns the new
-    ones' ids: deduplication, insert and ids in one statement (the unique index on
-    (integration, dedup key) decides), built once per row count and dialect."""
-    return prepared_sql(
-        ("push.insert_events", rows),
-        lambda: (
-            InboundEvent.insert_many(
-                [
-                    {
-                        InboundEvent.integration: 0,
-                        InboundEvent.dedup_key: "",
-                        InboundEvent.event_name: "",
-                        InboundEvent.received_at: None,
-                        InboundEvent.body: "",
-                        InboundEvent.trimmed: True,
-                    }
-                ]
-                * rows
-            )
-            .on_conflict(
-                conflict_target=[InboundEvent.integration, InboundEvent.dedup_key], action="NOTHING"
-            )
-            .returning(InboundEvent.id, InboundEvent.dedup_key)
-        ),
-    )
-
-
-def _insert_new(
-    integration_id: int, events: Sequence[IncomingEvent], now: datetime
-) -> dict[str, int]:
-    """Insert the events this integration has not stored yet; their ids by dedup key."""
-    received_at = InboundEvent.received_at.db_value(now)
-    ids: dict[str, int] = {}
-    for start in range(0, len(events), INSERT_ROWS_MAX):
-        chunk = events[start : start + INSERT_ROWS_MAX]
-        params: list[Any] = []
-        for event in chunk:
-            params += [integration_id, event.dedup_key, event.event_name, received_at]
-            params += [event.body, True]
-        cursor = db.execute_sql(_insert_sql(len(chunk)), params)
-        ids.update((key, event_id) for event_id, key in cursor)
-    return ids
 
 
 # How a stored body is read again (an event left pending is applied later from its body),
@@ -198,7 +153,7 @@ def store(
             if result.retry_after is not None:
                 return Stored(retry_after=result.retry_after)
         fresh = list(unique.values())
-        ids = _insert_new(integration_id, fresh, now)
+        ids = insert_new(integration_id, fresh, now)
         result.duplicates += len(fresh) - len(ids)
         result.new = [(ids[e.dedup_key], e) for e in fresh if e.dedup_key in ids]
         if api_key is not None and (

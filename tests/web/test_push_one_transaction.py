@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.web.test_push import count, created, make_integration, post, refusals, resolved
-from webapp import push
+from webapp import push_insert
 from webapp.extensions import db
 from webapp.models import InboundEvent, Integration
 
@@ -57,7 +57,7 @@ def test_duplicates_within_and_across_requests_are_stored_once(client, integ):
 
 def test_a_batch_larger_than_one_insert_statement_is_stored_whole(app, client, integ):
     integration_id, key = integ
-    size = push.INSERT_ROWS_MAX * 2 + 7
+    size = push_insert.INSERT_ROWS_MAX * 2 + 7
     events = [created(f"c{n}") for n in range(size)]
     answer = post(client, key, events[:10])
     assert answer.json["stored"] == 10
