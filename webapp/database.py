@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from peewee import Database, Field, Model, Query, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 
 from webapp import schema
 from webapp.engines import postgresql as engine_postgresql
@@ -25,9 +25,6 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -32000,
 }
-
-
-POSTGRES_POOL_SCHEME = "psycopg3+pool"
 
 
 def open_database(url: str) -> Database:
@@ -56,9 +53,14 @@ def open_database(url: str) -> Database:
         )
     else:
         # psycopg 3 with peewee's pool: a request's close hands the connection back.
-        url = POSTGRES_POOL_SCHEME + url[url.index("://") :]
-        database = connect(
-            url, field_types=engine_postgresql.FIELD_TYPES, max_connections=32, stale_timeout=300
+        params = parse(url)
+        if not params.get("database"):
+            raise ValueError(f"{url!r} has no database name (postgresql://host/dbname)")
+        database = engine_postgresql.PooledPsycopg3PingIdle(
+            **params,
+            field_types=engine_postgresql.FIELD_TYPES,
+            max_connections=32,
+            stale_timeout=300,
         )
     db.initialize(database)
     database.schema_changes = schema.upgrade(database)  # type: ignore[attr-defined]

@@ -29,6 +29,8 @@ Choices:
   ``REFUSAL_RETENTION``.
 * The rate limit counts requests (a batch is one), per key, in the database, so every
   server process counts against the same limit (``webapp.rate_limit``). 0 turns it off.
+  A request that will be stored is counted first inside its own write transaction
+  (``store(admit=...)``): one commit per request, not two.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import Model
-from peewee import __exception_wrapper__ as _as_peewee_errors
 
 from webapp import chats, pause, push_groups
 from webapp.changes import ChatChange
@@ -56,6 +57,7 @@ from webapp.extensions import db
 from webapp.freshchat.events import envelope_to_changes
 from webapp.models import ApiKey, InboundEvent, Integration, RefusedRequest
 from webapp.push_body import IncomingEvent
+from webapp.push_insert import insert_new
 from webapp.push_lookups import Item, Lookups, lookup_needed
 from webapp.timeutil import utcnow
 
@@ -88,46 +90,16 @@ def write_transaction(
         yield
 
 
-def _known_keys_sql(size: int) -> str:
-    return prepared_sql(
-        ("push.known_keys", size),
-        lambda: InboundEvent.select(InboundEvent.id, InboundEvent.dedup_key).where(
-            (InboundEvent.integration == 0) & InboundEvent.dedup_key.in_([""] * size)
-        ),
-    )
-
-
-def _known_keys(integration_id: int, keys: Sequence[str]) -> dict[str, int]:
-    """Stored events of this integration among ``keys``: event id by dedup key."""
-    found: dict[str, int] = {}
-    for size, values in padded_in_lists(keys):
-        cursor = db.execute_sql(_known_keys_sql(size), [integration_id, *values])
-        found.update((key, event_id) for event_id, key in cursor)
-    return found
-
-
 @dataclass(slots=True)
 class Stored:
-    """What ``store`` wrote: the new events by id, duplicates, and what was applied."""
+    """What ``store`` wrote: the new events by id, duplicates, and what was applied;
+    ``retry_after`` when the request was over its rate limit (then nothing was written)."""
 
     new: list[tuple[int, IncomingEvent]] = field(default_factory=list)
     duplicates: int = 0
     applied: int = 0
     pending: int = 0
-
-
-def _insert_sql() -> str:
-    """One-row INSERT text for the bound dialect, built once and run with ``executemany``.
-
-    Building the statement through the query builder cost more than the insert itself
-    (bench/bench_push.py); the driver loops over the rows in C.
-    """
-    return prepared_sql(
-        "push.insert_event",
-        lambda: InboundEvent.insert(
-            integration=0, dedup_key="", event_name="", received_at=None, body="", trimmed=True
-        ),
-    )
+    retry_after: int | None = None
 
 
 # How a stored body is read again (an event left pending is applied later from its body),
@@ -155,6 +127,7 @@ def store(
     api_key: ApiKey | None = None,
     *,
     apply: bool = True,
+    admit: Callable[[], int | None] | None = None,
 ) -> Stored:
     """Store these events for one integration and apply them, in one transaction.
 
@@ -162,6 +135,10 @@ def store(
     envelope, a dedup key, its name, the body to store and the ``ChatChange`` records it
     means. A source other than the companion app must also ``register_reader`` for its
     event names, so that an event left pending can be read again from its body.
+
+    ``admit`` runs first inside the transaction (the shared rate limit: its count commits
+    with the events, one transaction per request instead of two); when it returns seconds
+    to wait, nothing is stored and ``retry_after`` says so.
 
     Duplicates are recognised against stored events and inside the batch itself. Applying
     runs in a savepoint: if it fails, only it is rolled back, the events still commit
@@ -173,20 +150,14 @@ def store(
     result = Stored(duplicates=len(events) - len(unique))
     now = utcnow()
     with write_transaction(integration_id):
-        keys = list(unique)
-        existing = _known_keys(integration_id, keys)
-        result.duplicates += len(existing)
-        fresh = [unique[key] for key in keys if key not in existing]
-        if fresh:
-            received_at = InboundEvent.received_at.db_value(now)
-            rows = [
-                (integration_id, event.dedup_key, event.event_name, received_at, event.body, True)
-                for event in fresh
-            ]
-            with _as_peewee_errors:
-                db.cursor().executemany(_insert_sql(), rows)
-            ids = _known_keys(integration_id, [event.dedup_key for event in fresh])
-            result.new = [(ids[event.dedup_key], event) for event in fresh]
+        if admit is not None:
+            result.retry_after = admit()
+            if result.retry_after is not None:
+                return Stored(retry_after=result.retry_after)
+        fresh = list(unique.values())
+        ids = insert_new(integration_id, fresh, now)
+        result.duplicates += len(fresh) - len(ids)
+        result.new = [(ids[e.dedup_key], e) for e in fresh if e.dedup_key in ids]
         if api_key is not None and (
             api_key.last_used_at is None or now - api_key.last_used_at >= KEY_USE_PRECISION
         ):

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from webapp import chats
 from webapp.clients import ClientFactory
-from webapp.database import prepared_sql
+from webapp.database import padded_in_lists, prepared_sql
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatError
 from webapp.freshchat.events import group_name_from
@@ -50,12 +50,15 @@ def waiting_for_groups(integration_id: int, items: Sequence[Item]) -> dict[int, 
     wanted = set().union(*mentioned.values()) if mentioned else set()
     if not wanted:
         return {}
-    known = {
-        group_id
-        for (group_id,) in Group.select(Group.group_id)
-        .where((Group.integration == integration_id) & Group.group_id.in_(sorted(wanted)))
-        .tuples()
-    }
+    known: set[str] = set()
+    for size, values in padded_in_lists(sorted(wanted)):
+        sql = prepared_sql(  # on every pushed event: built once, not per request
+            ("push.known_groups", size),
+            lambda size=size: Group.select(Group.group_id).where(
+                (Group.integration == 0) & Group.group_id.in_([""] * size)
+            ),
+        )
+        known.update(group_id for (group_id,) in db.execute_sql(sql, [integration_id, *values]))
     if wanted <= known:
         return {}
     listed_at = (

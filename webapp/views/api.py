@@ -108,8 +108,10 @@ def events_endpoint():  # type: ignore[no-untyped-def]
         )
     assert check.api_key is not None and integration is not None
 
-    retry_after = _limiter(current_app).check(check.api_key.prefix)
-    if retry_after is not None:
+    limiter = _limiter(current_app)
+    subject = check.api_key.prefix
+
+    def over_limit(retry_after: int):  # type: ignore[no-untyped-def]
         limit = int(config["PUSH_RATE_LIMIT_PER_MINUTE"])
         message = f"rate limit exceeded: at most {limit} requests per minute per key"
         return _refuse(
@@ -120,40 +122,55 @@ def events_endpoint():  # type: ignore[no-untyped-def]
             headers={"Retry-After": str(retry_after)},
         )
 
+    def refuse(status: int, message: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+        # A refused request counts against the limit too, and past it the answer is 429,
+        # as if the limit had been checked first (a request that will be stored is
+        # counted inside its own write transaction instead: one commit, not two).
+        retry_after = limiter.check(subject)
+        if retry_after is not None:
+            return over_limit(retry_after)
+        return _refuse(status, message, integration_id, **kwargs)
+
     if not _is_json_type():
         got = request.mimetype or "no Content-Type"
-        return _refuse(415, f"expected Content-Type application/json, got {got}", integration_id)
+        return refuse(415, f"expected Content-Type application/json, got {got}")
 
     max_bytes = int(config["PUSH_MAX_BODY_BYTES"])
     too_large = f"the body is larger than {max_bytes} bytes"
     if request.content_length is not None and request.content_length > max_bytes:
-        return _refuse(413, too_large, integration_id)
+        return refuse(413, too_large)
     try:
         raw = request.stream.read(max_bytes + 1)
     except RequestEntityTooLarge:
-        return _refuse(413, too_large, integration_id)
+        return refuse(413, too_large)
     if len(raw) > max_bytes:
-        return _refuse(413, too_large, integration_id)
+        return refuse(413, too_large)
 
     try:
         batch = push_body.read_batch(raw, max_events=int(config["PUSH_MAX_EVENTS_PER_REQUEST"]))
         push_account.check_account(integration, batch.events)
     except push_body.BatchRefused as refused:
-        return _refuse(
-            refused.status,
-            refused.message,
-            integration_id,
-            body=refused.as_json(),
-            reason=refused.reason(),
+        return refuse(
+            refused.status, refused.message, body=refused.as_json(), reason=refused.reason()
         )
 
-    push_account.pin_account(integration, batch.events)
+    def admit() -> int | None:
+        retry_after = limiter.check(subject)
+        if retry_after is None:
+            push_account.pin_account(integration, batch.events)
+        return retry_after
 
-    # Stored and applied in one transaction (applying in a savepoint that may fail alone):
-    # the answer is sent only once the events are committed.
+    # Counted against the limit, stored and applied in one transaction (applying in a
+    # savepoint that may fail alone): the answer is sent only once the events are committed.
     stored = push.store(
-        integration.id, batch.events, check.api_key, apply=pause.applies_pushed(integration)
+        integration.id,
+        batch.events,
+        check.api_key,
+        apply=pause.applies_pushed(integration),
+        admit=admit,
     )
+    if stored.retry_after is not None:
+        return over_limit(stored.retry_after)
     body: dict[str, Any] = {
         "received": batch.received,
         "stored": len(stored.new),
