@@ -57,6 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The cookie is sent only when the session changes: a slow request that changed
+        # nothing (an inline field check racing Save) must not answer with its older copy
+        # of the session and wipe the flash Save just set. The 12 hours count from sign-in.
+        SESSION_REFRESH_EACH_REQUEST=False,
         # Per-session CSRF tokens: a page left open and polling must not go stale.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,

@@ -146,3 +146,23 @@ def test_repeated_wrong_passwords_are_slowed_down(client, app):
     blocked = client.post("/login", data=right)
     assert blocked.status_code == 429
     assert "Too many failed sign-ins" in blocked.get_data(as_text=True)
+
+
+def test_a_request_that_changes_nothing_sends_no_session_cookie(app, client):
+    """Two requests in flight (an inline field check and Save) each answer with the session
+    they read; the older copy must not come back and wipe the message Save flashed."""
+    with db.connection_context():
+        from webapp.security import hash_password
+
+        Admin.create(username=ADMIN_USER, password_hash=hash_password(ADMIN_PASSWORD))
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    signed_in = client.post(
+        "/login", data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token}
+    )
+    assert "session=" in signed_in.headers.get("Set-Cookie", "")
+    client.get("/integrations")  # may store the page's CSRF token: a change, a cookie
+    again = client.get("/integrations")
+    assert again.status_code == 200
+    assert "Set-Cookie" not in again.headers
+    partial = client.get("/integrations", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "Set-Cookie" not in partial.headers
