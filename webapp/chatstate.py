@@ -10,17 +10,20 @@ observations from which "the group at the latest resolution" is read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from webapp.changes import NO_GROUP_INFO, ChatChange
 
 GroupObservation = tuple[datetime, str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class ChatState:
-    """What we know of one conversation. Mirrors the ``Chat`` table, minus bookkeeping."""
+class ChatState(NamedTuple):
+    """What we know of one conversation. Mirrors the ``Chat`` table, minus bookkeeping.
+
+    A named tuple: immutable like a frozen dataclass, and several times cheaper to build
+    (one per chat of a pull window, bench/bench_floor.py).
+    """
 
     conversation_id: str
     created_time: datetime | None = None
@@ -29,7 +32,7 @@ class ChatState:
     last_resolved_time: datetime | None = None
     status: str | None = None
     status_time: datetime | None = None
-    group_history: tuple[GroupObservation, ...] = field(default_factory=tuple)
+    group_history: tuple[GroupObservation, ...] = ()
     spam: bool = False
     deleted: bool = False
     last_change_time: datetime | None = None
