@@ -7,19 +7,20 @@ pull and push feed the same state and agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 # Sentinel meaning "this change says nothing about the group" (as opposed to group_id=None,
 # which means "Freshchat says the chat has no group at this time").
 NO_GROUP_INFO = "\x00no-group-info"
 
 
-@dataclass(frozen=True, slots=True)
-class ChatChange:
+class ChatChange(NamedTuple):
     """One observation about one Freshchat conversation, at Freshchat's time ``at`` (UTC).
 
     Every field except ``conversation_id`` and ``at`` is optional; ``None`` means "not said".
+    A named tuple rather than a frozen dataclass: as immutable, and built several times
+    cheaper (a pull window builds one per CSV row, bench/bench_floor.py).
     """
 
     conversation_id: str
@@ -27,7 +28,7 @@ class ChatChange:
     created_time: datetime | None = None
     resolved_time: datetime | None = None
     status: str | None = None
-    group_id: str | None = NO_GROUP_INFO  # type: ignore[assignment]
+    group_id: str | None = NO_GROUP_INFO
     spam: bool = False
     deleted: bool = False
     # When the group observation holds, if earlier than ``at``: a pushed resolution is

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from webapp.chatstate import ChatState
 from webapp.refusals import N_  # words translated where shown
@@ -37,9 +38,9 @@ UNDEFINED_IN_WORDS = N_(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """One counted contact: where it lands and a plain-words reason why."""
+class Contact(NamedTuple):
+    """One counted contact: where it lands and a plain-words reason why (a named tuple:
+    immutable, and cheap to build for every chat of a pull window)."""
 
     queue_key: str
     interval_start: datetime

@@ -49,52 +49,59 @@ class RowProblem(Exception):
         self.kind = kind
 
 
+# The meanings a row is read for, in the order a plan holds their cells (a header's other
+# understood columns, such as group names, are not read at all).
+_READ = (CHAT_ID, TIME, CREATED_TIME, GROUP_ID, STATUS, SPAM, DELETED)
+_CHAT, _TIME, _CREATED, _GROUP, _STATUS, _SPAM, _DELETED = range(len(_READ))
+
+
 class RowPlan:
     """How to read the rows under one header: built once per CSV, used for every row.
 
-    Each meaning's preferred cell is taken with one ``itemgetter`` call and stripped with
-    ``map`` (the loop over meanings in Python was the largest part of reading a file,
-    bench/bench_floor.py); only a blank preferred cell sends its meaning to the columns
-    accepted after it.
+    A row's cells become a list of ``_READ``'s meanings, each its first non-blank cell,
+    stripped, or ``""`` (also for a meaning the header lacks). The preferred cells are
+    taken with one ``itemgetter`` call and stripped with ``map``: loops and dicts per
+    meaning in Python were the largest part of reading a file (bench/bench_floor.py); only
+    a blank preferred cell sends its meaning to the columns accepted after it.
     """
 
-    __slots__ = ("fallbacks", "getter", "meanings", "reading", "strings", "width")
+    __slots__ = ("fallbacks", "getter", "has_group", "positions", "reading", "strings", "width")
 
     def __init__(self, reading: HeaderReading) -> None:
         self.reading = reading
         self.strings: dict[str, str] = {}
-        self.meanings = tuple(reading.positions)
-        firsts = [indexes[0] for indexes in reading.positions.values()]
-        self.getter = itemgetter(*firsts) if len(firsts) > 1 else None
-        self.width = max(firsts, default=-1) + 1
+        self.has_group = GROUP_ID in reading.positions
+        # Each read meaning's columns, or none; a meaning without columns stays blank.
+        self.positions = tuple(reading.positions.get(meaning, ()) for meaning in _READ)
+        # Preferred cell per meaning; a missing meaning takes column 0 and is blanked after.
+        firsts = [indexes[0] if indexes else 0 for indexes in self.positions]
+        self.getter = itemgetter(*firsts)
+        self.width = max(firsts) + 1
         self.fallbacks = tuple(
-            (meaning, indexes[1:])
-            for meaning, indexes in reading.positions.items()
-            if len(indexes) > 1
-        )
+            (slot, indexes[1:]) for slot, indexes in enumerate(self.positions) if len(indexes) > 1
+        ) + tuple((slot, ()) for slot, indexes in enumerate(self.positions) if not indexes)
 
-    def values(self, cells: list[str]) -> dict[str, str]:
-        """Each meaning's first non-blank cell, stripped; a meaning with no such cell may
-        be held as ``""``, so every reader treats a falsy value as "not said"."""
-        if self.getter is not None and len(cells) >= self.width:
-            values = dict(zip(self.meanings, map(str.strip, self.getter(cells)), strict=True))
-            for meaning, others in self.fallbacks:
-                if not values[meaning]:
-                    _first_non_blank(values, meaning, cells, others)
+    def values(self, cells: list[str]) -> list[str]:
+        """Each read meaning's first non-blank cell, stripped, else ``""``, in ``_READ``
+        order."""
+        if len(cells) >= self.width:
+            values = list(map(str.strip, self.getter(cells)))
+            for slot, others in self.fallbacks:
+                if not others:
+                    values[slot] = ""
+                elif not values[slot]:
+                    values[slot] = _first_non_blank(cells, others)
             return values
-        # One meaning only, or a short row: every meaning asked column by column.
-        values = {}
-        for meaning, indexes in self.reading.positions.items():
-            _first_non_blank(values, meaning, cells, indexes)
-        return values
+        # A short row: every meaning asked column by column.
+        return [_first_non_blank(cells, indexes) for indexes in self.positions]
 
     def name(self, meaning: str) -> str:
         """The (preferred) column's name as received, for messages."""
         index = self.reading.positions[meaning][0]
         return self.reading.header[index].replace("\ufeff", "").strip()
 
-    def time(self, values: dict[str, str], meaning: str) -> datetime | None:
-        value = values.get(meaning)
+    def time(self, value: str, meaning: str) -> datetime | None:
+        """The cell ``value`` (of ``meaning``, for messages) as naive UTC; None when blank."""
         if not value:
             return None
         if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
@@ -119,19 +126,19 @@ class RowPlan:
                 f"{self.name(meaning)} {value!r} is not a timestamp",
             ) from None
 
-    def needed_time(self, values: dict[str, str], meaning: str) -> datetime:
-        at = self.time(values, meaning)
+    def needed_time(self, value: str, meaning: str) -> datetime:
+        at = self.time(value, meaning)
         if at is None:
             raise RowProblem(f"no {meaning}", f"no {self.name(meaning)}")
         return at
 
-    def group(self, values: dict[str, str]) -> str | None:
+    def group(self, values: list[str]) -> str | None:
         """The group id when the file has a group column, else the sentinel (names come
         from the groups listing)."""
-        if GROUP_ID not in self.reading.positions:
+        if not self.has_group:
             return NO_GROUP_INFO
-        group_id = values.get(GROUP_ID) or None
-        if group_id is None:
+        group_id = values[_GROUP]
+        if not group_id:
             return None
         strings = self.strings
         if len(strings) < _STRINGS_KEPT:
@@ -141,41 +148,43 @@ class RowPlan:
         return group_id
 
 
-def _first_non_blank(
-    values: dict[str, str], meaning: str, cells: list[str], indexes: tuple[int, ...]
-) -> None:
+def _first_non_blank(cells: list[str], indexes: tuple[int, ...]) -> str:
     count = len(cells)
     for index in indexes:
         if index < count:
             value = cells[index].strip()
             if value:
-                values[meaning] = value
-                return
+                return value
+    return ""
 
 
 def row_essentials(
-    values: dict[str, str], plan: RowPlan, event: str
+    values: list[str], plan: RowPlan, event: str
 ) -> tuple[str, datetime, datetime | None]:
     """(chat id, event time, creation time): everything about a row that can fail.
 
     The check pass calls only this, so it refuses exactly the rows reading would skip,
     without building their changes.
     """
-    conversation_id = values.get(CHAT_ID)
+    conversation_id = values[_CHAT]
     if not conversation_id:
         raise RowProblem("no chat id", "no conversation id")
     if event == EVENT_CREATED:
-        created = plan.needed_time(values, CREATED_TIME)
+        created = plan.needed_time(values[_CREATED], CREATED_TIME)
         return conversation_id, created, created
-    return conversation_id, plan.needed_time(values, TIME), plan.time(values, CREATED_TIME)
+    return (
+        conversation_id,
+        plan.needed_time(values[_TIME], TIME),
+        plan.time(values[_CREATED], CREATED_TIME),
+    )
 
 
-def row_to_change(values: dict[str, str], plan: RowPlan, event: str) -> ChatChange:
+def row_to_change(values: list[str], plan: RowPlan, event: str) -> ChatChange:
     """The change one row states (``values`` from ``plan.values``); raises ``RowProblem``."""
     conversation_id, at, created = row_essentials(values, plan, event)
-    status_word = values.get(STATUS, "").lower()
-    spam = _flag(values.get(SPAM, "")) or status_word == "spam"
-    deleted = _flag(values.get(DELETED, "")) or status_word == "deleted"
+    status_word = values[_STATUS].lower()
+    spam = _flag(values[_SPAM]) or status_word == "spam"
+    deleted = _flag(values[_DELETED]) or status_word == "deleted"
     if event == EVENT_CREATED:
         group_id = plan.group(values)
         return ChatChange(
@@ -220,6 +229,6 @@ def row_to_change(values: dict[str, str], plan: RowPlan, event: str) -> ChatChan
         conversation_id,
         at,
         created_time=created,
-        status=values.get(STATUS) or None,
+        status=values[_STATUS] or None,
         arrival_unknown=True,
     )
