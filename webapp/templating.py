@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from webapp.display_time import shown_zone
 from webapp.formatting import moment, number
 from webapp.reasons import reason_words
 from webapp.wording import quantity
@@ -21,8 +22,15 @@ def when(value: datetime | None, tz: str | None = None) -> str:
     return moment(value, tz)
 
 
+def zone_shown(name: str | None) -> str:
+    """The zone ``when`` really shows times in for a chosen ``name`` (UTC when the name is
+    unknown here), for table headers that say which zone their times are in."""
+    return shown_zone(name).name
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["zone_shown"] = zone_shown
     app.jinja_env.globals["quantity"] = quantity
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["reason"] = reason_words

@@ -151,6 +151,8 @@ def test_an_unknown_zone_shows_utc_and_says_why_instead_of_failing(app, admin_cl
         "times shown in UTC (the chosen zone “Mars/Olympus_Mons” is not known on this server)"
     )
     assert "2026-03-02 09:30 UTC" in text(one(page, "#sync-panel"))
+    # The sync history's header names the zone its times are in, not the unknown one.
+    assert text(one(page, "#sync-panel thead th:first-child")) == "Started (UTC)"
     assert "is not known on this server" in text(one(page, "#stats-panel"))
     assert admin_client.get("/integrations").status_code == 200
 
