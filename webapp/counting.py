@@ -32,10 +32,6 @@ RULES_IN_WORDS = N_(
     "Each chat counts once, when it has ended (resolved, spam or deleted), in the 15-minute "
     "interval in which it was created, in the queue of its group at its latest resolution."
 )
-UNDEFINED_IN_WORDS = N_(
-    "Chats whose group cannot be known land here: marked as spam, deleted, resolved without "
-    "a group, or in a group since deleted in Freshchat."
-)
 
 
 class Contact(NamedTuple):

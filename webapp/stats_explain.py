@@ -12,6 +12,7 @@ from flask_babel import gettext
 
 from webapp import stats
 from webapp.display_time import DateInputError, interval_label, long_label, to_local
+from webapp.formatting import localized
 from webapp.i18n import current_language
 from webapp.models import Integration
 from webapp.stats_state import PanelUrls
@@ -101,7 +102,7 @@ def explain_view(
                 integration, interval, keys, page=int(page_text), per_page=EXPLAIN_PER_PAGE
             )
         except DateInputError as exc:
-            error = str(exc)
+            error = localized(exc)
     pager_query = {"interval": iso_z(interval)} if interval else {}
     if queue_name and queue_name in catalog:
         pager_query["queue"] = queue_name

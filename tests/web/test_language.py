@@ -172,3 +172,20 @@ def test_refusals_stay_english_for_scripts_and_speak_french_on_pages(app):
         assert french.startswith("«\u00a016/11/2026\u00a0» n’est pas une date\u00a0:")
     with app.test_request_context():
         assert localized(refused.value) == str(refused.value)
+
+
+def test_the_json_api_answers_its_errors_in_english_whatever_the_language(app):
+    """Scripts match on the API's words; a French Accept-Language must not change them,
+    while the same error on a page speaks French."""
+    from webapp.views.misc import render_error
+
+    with app.test_request_context("/api/v1/freshchat/events", headers=FRENCH):
+        response = app.make_response(render_error(500))
+        assert response.status_code == 500
+        assert response.get_json()["error"] == (
+            "Something went wrong on our side; nothing was saved. Try again."
+        )
+    with app.test_request_context("/integrations", headers=FRENCH):
+        page = app.make_response(render_error(500))
+        body = page.get_data(as_text=True)
+        assert page.status_code == 500 and "Something went wrong" not in body
