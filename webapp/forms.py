@@ -23,13 +23,13 @@ from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, Va
 
 from webapp import integration_rules as rules
 from webapp import integrations
-
-# Lazy strings (``_l``) only for fixed words: a lazy string is marked safe HTML when
-# rendered, so a message holding what someone typed is translated at once with gettext.
 from webapp.names import name_problem
 from webapp.timezones import alias_attribute, grouped_choices
 
 T = TypeVar("T")
+
+# Lazy strings (``_l``) only for fixed words: a lazy string is marked safe HTML when
+# rendered, so a message holding what someone typed is translated at once with gettext.
 
 
 def _zone_choices(current: str | None = None) -> list[SelectChoice]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from webapp import chats, pull_window
+from webapp import chats, pause, pull_window
 from webapp.clients import ClientFactory
 from webapp.extensions import db
 from webapp.freshchat.client import FreshchatClient, FreshchatError
@@ -196,7 +196,7 @@ def run_sync(
         every = timedelta(minutes=integration.sync_every_minutes)
         Integration.update(
             last_sync_started_at=run.started_at,
-            next_sync_at=None if integration.paused else run.started_at + every,
+            next_sync_at=run.started_at + every if pause.may_sync(integration) else None,
         ).where(Integration.id == integration_id).execute()
         progress = _Progress(run, on_step)
         guard = RunGuard(integration_id, lambda: renew_lease(integration_id, owner))

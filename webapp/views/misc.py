@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
@@ -52,12 +53,11 @@ def render_error(code: int, message: str | None = None, error: Exception | None 
     if message is None and isinstance(error, HTTPException) and error.description:
         default = error.__class__.description
         message = error.description if error.description != default else None
+    # Scripts match on the API's words: English whatever the caller's Accept-Language.
+    with force_locale("en") if wants_json() else nullcontext():
+        text = str(message or MESSAGES.get(code) or _l("The request failed."))
     if wants_json():
-        # Scripts match on the API's words: English whatever the caller's Accept-Language.
-        with force_locale("en"):
-            text = str(message or MESSAGES.get(code) or _l("The request failed."))
         return jsonify(error=text, status=code), code
-    text = str(message or MESSAGES.get(code) or _l("The request failed."))
     if request.htmx:
         response = current_app.make_response(
             (render_template("_flash.html", messages=[("error", text)]), code)

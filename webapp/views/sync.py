@@ -120,7 +120,7 @@ def sync_now(integration_id: int):  # type: ignore[no-untyped-def]
         return _panel(
             integration,
             message,
-            changed=running or (waiting is None and not integration.paused),
+            changed=running or (waiting is None and pause.may_sync(integration)),
             waiting=None if running else waiting,
         )
     flash(message, "info")
