@@ -5,8 +5,8 @@ least any implementation must do? The floor here is plain Python and SQLite over
 three CSV files: ``csv.reader``, one dict per chat merging first creation, latest resolution
 and the group at that resolution, then one ``executemany`` for the chats and one for the
 interval counts. The app's side is what a sync runs per window, the three files'
-``reports.iter_extract`` into ``chat_streams.apply_streams``, on a fresh database with the
-same settings as production.
+``reports.iter_extract_chunks`` into ``chat_streams.apply_chunk_streams``, on a fresh
+database with the same settings as production.
 
 Both run in this one process on the same files, one after the other, and each is measured
 in CPU seconds (``time.process_time``), so the ratio holds on a machine shared with other
@@ -35,9 +35,9 @@ from cryptography.fernet import Fernet
 
 from bench.bench_sync import BACKFILL_DAYS, NOW, make_account, parse_size, stored_contacts
 from webapp import chats, integrations
-from webapp.chat_streams import apply_streams
+from webapp.chat_streams import apply_chunk_streams
 from webapp.database import open_database
-from webapp.freshchat.reports import iter_extract
+from webapp.freshchat.reports import iter_extract_chunks
 from webapp.freshchat.simulator import CSV_COLUMNS, UNDEFINED_QUEUE, SimAccount
 from webapp.models import Integration
 from webapp.security import SecretBox
@@ -140,10 +140,10 @@ def app(paths: dict[str, Path], account: SimAccount, folder: Path) -> dict:
     problems: list[str] = []
     with ExitStack() as files:
         streams = [
-            iter_extract(files.enter_context(paths[event].open("rb")), event, problems)
+            iter_extract_chunks(files.enter_context(paths[event].open("rb")), event, problems)
             for event in EVENTS
         ]
-        apply_streams(integration.id, streams)
+        apply_chunk_streams(integration.id, streams)
     assert not problems, problems[:3]
     return stored_contacts(integration.id)
 

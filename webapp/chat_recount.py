@@ -11,8 +11,9 @@ from datetime import datetime
 
 from peewee import Expression
 
-from webapp import chat_rows
-from webapp.chat_rows import contact_triple, counting_inputs, state_from_row, stored_triple
+from webapp import chat_row_values, chat_rows
+from webapp.chat_row_values import contact_triple, state_from_row, stored_triple
+from webapp.chat_rows import counting_inputs
 from webapp.chatstate import ChatState
 from webapp.counting import Contact, contact_for
 from webapp.database import is_sqlite, write_transaction
@@ -56,7 +57,11 @@ class Rewrites:
         self.result = result
         self.rows: list[tuple] = []
         self.touched: set[datetime] = set()
-        self.values = chat_rows.sqlite_write_values if is_sqlite(db.obj) else chat_rows.write_values
+        self.values = (
+            chat_row_values.sqlite_write_values
+            if is_sqlite(db.obj)
+            else chat_row_values.write_values
+        )
 
     def add(self, state: ChatState, contact: Contact | None, before: tuple, after: tuple) -> None:
         self.rows.append(self.values(self.integration_id, state, contact))

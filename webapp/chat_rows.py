@@ -1,7 +1,6 @@
-"""A chat's merged state and its stored ``Chat`` row, and the bulk statements on rows.
+"""The bulk statements on chat rows: load, upsert, and rebuild interval statistics.
 
-The row is the only memory of a chat between batches, so converting both ways must be
-exact; and every statement here runs for a whole batch at once (``IN`` lists,
+Every statement here runs for a whole batch at once (``IN`` lists,
 ``executemany``, one ``GROUP BY`` per set of intervals), because per-chat statements were
 most of a sync's time (bench/bench_floor.py). Statements are prepared once per dialect and
 size (``prepared_sql``).
@@ -9,166 +8,17 @@ size (``prepared_sql``).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from peewee import EXCLUDED, DateTimeField, fn
 from peewee import __exception_wrapper__ as _as_peewee_errors
 
-from webapp.chatstate import ChatState, GroupObservation
-from webapp.counting import Contact
+from webapp.chat_row_values import CONTACT_FIELDS, STATE_FIELDS, WRITE_FIELDS
 from webapp.database import padded_in_lists, prepared_sql
 from webapp.extensions import db
 from webapp.models import Chat, Group, Integration, IntervalStat
-
-# Columns that hold a chat's merged state, in ChatState field order.
-_STATE_FIELDS: tuple[str, ...] = (
-    "created_time",
-    "first_seen_time",
-    "first_resolved_time",
-    "last_resolved_time",
-    "status",
-    "status_time",
-    "group_history",
-    "spam",
-    "deleted",
-    "last_change_time",
-)
-# Columns caching the contact the state makes (counting.contact_for).
-_CONTACT_FIELDS: tuple[str, ...] = ("queue_key", "interval_start", "count_reason")
-# Everything an upsert writes; (integration, conversation_id) is the conflict target.
-_WRITE_FIELDS: tuple[str, ...] = (
-    "integration",
-    "conversation_id",
-    *_STATE_FIELDS,
-    *_CONTACT_FIELDS,
-)
-
-
-# --------------------------------------------------------------------------- row <-> state
-
-
-def _history_to_json(history: Sequence[GroupObservation]) -> str:
-    """The text ``json.dumps([[when.isoformat(), group_id], ...])`` gives, built directly:
-    the encoder's set-up cost more than the rest of writing a chat (bench_floor.py)."""
-    if len(history) == 1:  # most chats: one group, said at creation or resolution
-        ((when, group_id),) = history
-        return f'[["{when.isoformat()}", {"null" if group_id is None else _json_string(group_id)}]]'
-    return (
-        "["
-        + ", ".join(
-            [
-                f'["{when.isoformat()}", {"null" if group_id is None else _json_string(group_id)}]'
-                for when, group_id in history
-            ]
-        )
-        + "]"
-    )
-
-
-def _history_from_json(text: str | None) -> tuple[GroupObservation, ...]:
-    if not text:
-        return ()
-    return tuple((datetime.fromisoformat(when), group_id) for when, group_id in json.loads(text))
-
-
-def state_from_row(row: Chat | Mapping[str, Any]) -> ChatState:
-    """Rebuild the merged state stored in a ``Chat`` row (model instance or ``.dicts()`` row).
-
-    The row is the only memory of a chat between batches, so this must be the exact inverse
-    of ``row_values_from_state``: merging nothing new must give an equal state, which is how
-    unchanged chats are recognised and left unwritten.
-    """
-    data: Mapping[str, Any] = row.__data__ if isinstance(row, Chat) else row
-    return ChatState(
-        conversation_id=data["conversation_id"],
-        created_time=data["created_time"],
-        first_seen_time=data["first_seen_time"],
-        first_resolved_time=data["first_resolved_time"],
-        last_resolved_time=data["last_resolved_time"],
-        status=data["status"],
-        status_time=data["status_time"],
-        group_history=_history_from_json(data["group_history"]),
-        spam=bool(data["spam"]),
-        deleted=bool(data["deleted"]),
-        last_change_time=data["last_change_time"],
-    )
-
-
-def row_values_from_state(state: ChatState, contact: Contact | None) -> dict[str, Any]:
-    """Column values (by ``Chat`` field name) for a state and the contact it makes.
-
-    The contact is cached on the row so that interval statistics can be rebuilt with one
-    ``GROUP BY`` and every count can be traced back to its chats and their reasons.
-    """
-    return dict(zip(_WRITE_FIELDS[1:], write_values(0, state, contact)[1:], strict=True))
-
-
-def write_values(integration_id: int, state: ChatState, contact: Contact | None) -> tuple:
-    """The upsert's parameters (``_WRITE_FIELDS`` order), built without an interim dict."""
-    return (
-        integration_id,
-        state.conversation_id,
-        state.created_time,
-        state.first_seen_time,
-        state.first_resolved_time,
-        state.last_resolved_time,
-        state.status,
-        state.status_time,
-        _history_to_json(state.group_history),
-        state.spam,
-        state.deleted,
-        state.last_change_time,
-        *((contact.queue_key, contact.interval_start, contact.reason) if contact else _NO_CONTACT),
-    )
-
-
-def sqlite_write_values(integration_id: int, state: ChatState, contact: Contact | None) -> tuple:
-    """``write_values`` with times as the text SQLite stores (``str(datetime)``, the same
-    ``isoformat(" ")`` the driver's adapter writes): the adapter's per-value call was a
-    third of inserting a chat (bench/bench_floor.py)."""
-    created, seen = state.created_time, state.first_seen_time
-    first, last = state.first_resolved_time, state.last_resolved_time
-    status_time, changed = state.status_time, state.last_change_time
-    created_text = None if created is None else str(created)
-    first_text = None if first is None else str(first)
-    last_text = first_text if last is first else None if last is None else str(last)
-    return (
-        integration_id,
-        state.conversation_id,
-        created_text,
-        created_text if seen is created else None if seen is None else str(seen),
-        first_text,
-        last_text,
-        state.status,
-        last_text if status_time is last else None if status_time is None else str(status_time),
-        _history_to_json(state.group_history),
-        state.spam,
-        state.deleted,
-        last_text if changed is last else None if changed is None else str(changed),
-        *(
-            (contact.queue_key, str(contact.interval_start), contact.reason)
-            if contact
-            else _NO_CONTACT
-        ),
-    )
-
-
-_NO_CONTACT = (None, None, None)
-
-
-def contact_triple(contact: Contact | None) -> tuple[str | None, datetime | None, str | None]:
-    if contact is None:
-        return None, None, None
-    return contact.queue_key, contact.interval_start, contact.reason
-
-
-def stored_triple(row: Mapping[str, Any]) -> tuple[str | None, datetime | None, str | None]:
-    return row["queue_key"], row["interval_start"], row["count_reason"]
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -199,7 +49,7 @@ def counted_from(integration_id: int) -> datetime | None:
 
 
 # What applying reads of a stored chat (state_from_row, stored_triple).
-_LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *_STATE_FIELDS, *_CONTACT_FIELDS)
+_LOAD_FIELDS: tuple[str, ...] = ("conversation_id", *STATE_FIELDS, *CONTACT_FIELDS)
 
 
 def _datetime_reader(field: DateTimeField) -> Callable[[Any], Any]:
@@ -254,10 +104,10 @@ def load_rows(integration_id: int, conversation_ids: Sequence[str]) -> dict[str,
 
 
 def _upsert_query() -> Any:
-    fields = [getattr(Chat, name) for name in _WRITE_FIELDS]
+    fields = [getattr(Chat, name) for name in WRITE_FIELDS]
     update = {
         getattr(Chat, name): getattr(EXCLUDED, getattr(Chat, name).column_name)
-        for name in (*_STATE_FIELDS, *_CONTACT_FIELDS)
+        for name in (*STATE_FIELDS, *CONTACT_FIELDS)
     }
     return Chat.insert_many([(None,) * len(fields)], fields=fields).on_conflict(
         conflict_target=[Chat.integration, Chat.conversation_id], update=update

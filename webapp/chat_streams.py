@@ -26,6 +26,7 @@ from itertools import islice
 
 from webapp.changes import ChatChange
 from webapp.chats import ApplyResult, apply_grouped
+from webapp.gc_quiet import fewer_collections
 
 # Chats waiting for more of their changes; about 1 KB each with their changes.
 BUFFER_CHATS = 8_000
@@ -43,18 +44,26 @@ def _chunk_start(chunk: list[ChatChange]) -> datetime:
     return first.created_time or first.at
 
 
-def _chunks_in_time_order(streams: Iterable[Iterable[ChatChange]]) -> Iterator[list[ChatChange]]:
+def _chunked(stream: Iterable[ChatChange]) -> Iterator[list[ChatChange]]:
+    iterator = iter(stream)
+    while chunk := list(islice(iterator, CHUNK_CHANGES)):
+        yield chunk
+
+
+def _chunks_in_time_order(
+    chunk_streams: Iterable[Iterable[list[ChatChange]]],
+) -> Iterator[list[ChatChange]]:
     """Chunks of every stream, each time from the stream whose next chunk starts earliest."""
-    iterators = [iter(stream) for stream in streams]
+    iterators = [iter(stream) for stream in chunk_streams]
     heads: list[tuple[datetime, int, list[ChatChange]]] = []
     for index, iterator in enumerate(iterators):
-        if chunk := list(islice(iterator, CHUNK_CHANGES)):
+        if chunk := next(iterator, None):
             heads.append((_chunk_start(chunk), index, chunk))
     heapq.heapify(heads)
     while heads:
         _start, index, chunk = heads[0]
         yield chunk
-        if following := list(islice(iterators[index], CHUNK_CHANGES)):
+        if following := next(iterators[index], None):
             heapq.heapreplace(heads, (_chunk_start(following), index, following))
         else:
             heapq.heappop(heads)
@@ -74,6 +83,25 @@ def apply_streams(
     lease and shutdown checks); batches already committed stay, and a replay of the whole
     window changes nothing more.
     """
+    return apply_chunk_streams(
+        integration_id,
+        [_chunked(stream) for stream in streams],
+        checkpoint=checkpoint,
+        buffer_chats=buffer_chats,
+        flush_chats=flush_chats,
+    )
+
+
+def apply_chunk_streams(
+    integration_id: int,
+    chunk_streams: Iterable[Iterable[list[ChatChange]]],
+    *,
+    checkpoint: Callable[[], None] = lambda: None,
+    buffer_chats: int = BUFFER_CHATS,
+    flush_chats: int = FLUSH_CHATS,
+) -> ApplyResult:
+    """``apply_streams`` over streams that hand out lists of changes (in time order each,
+    like ``reports.iter_extract_chunks``), as a pull window's files are read."""
     if not 1 <= flush_chats <= buffer_chats:
         raise ValueError("need 1 <= flush_chats <= buffer_chats")
     result = ApplyResult()
@@ -89,7 +117,22 @@ def apply_streams(
         checkpoint()
         result.add(apply_grouped(integration_id, batch))
 
-    for chunk in _chunks_in_time_order(streams):
+    with fewer_collections():
+        _buffer_and_flush(chunk_streams, open_chats, ended, buffer_chats, flush)
+        while open_chats or ended:
+            flush()
+    return result
+
+
+def _buffer_and_flush(
+    chunk_streams: Iterable[Iterable[list[ChatChange]]],
+    open_chats: dict[str, list[ChatChange]],
+    ended: dict[str, list[ChatChange]],
+    buffer_chats: int,
+    flush: Callable[[], None],
+) -> None:
+    """Buffer every change by chat, flushing the oldest chats whenever the buffer is full."""
+    for chunk in _chunks_in_time_order(chunk_streams):
         for change in chunk:
             conversation_id = change.conversation_id
             changes = open_chats.get(conversation_id)
@@ -104,9 +147,6 @@ def apply_streams(
                 conversation_id in open_chats
             ):
                 ended[conversation_id] = open_chats.pop(conversation_id)
-    while open_chats or ended:
-        flush()
-    return result
 
 
 def _take(chats: dict[str, list[ChatChange]], count: int) -> dict[str, list[ChatChange]]:

@@ -21,13 +21,8 @@ from typing import Any
 from webapp.changes import ChatChange
 from webapp.chat_groups import EmptyGroupListing, GroupRefresh, queue_names, refresh_groups
 from webapp.chat_recount import RECOUNT_BATCH_SIZE, ApplyResult, Rewrites, recount
-from webapp.chat_rows import (
-    counting_inputs,
-    load_rows,
-    row_values_from_state,
-    state_from_row,
-    stored_triple,
-)
+from webapp.chat_row_values import row_values_from_state, state_from_row, stored_triple
+from webapp.chat_rows import counting_inputs, load_rows
 from webapp.chatstate import ChatState, merge_all
 from webapp.counting import contact_for
 from webapp.database import write_transaction
@@ -119,11 +114,8 @@ def apply_grouped(
                 before_triple = stored_triple(row)
             state = merge_all(before, conversation_changes)
             contact = contact_for(state, live, counted_from)
-            after_triple = (
-                no_contact
-                if contact is None
-                else (contact.queue_key, contact.interval_start, contact.reason)
-            )
+            # A Contact is the (queue, interval, reason) triple itself: a named tuple.
+            after_triple = no_contact if contact is None else contact
             if row is not None and after_triple == before_triple and state == before:
                 continue
             rewrites.add(state, contact, before_triple, after_triple)

@@ -28,10 +28,10 @@ from typing import Any, BinaryIO
 
 from webapp import chats
 from webapp.changes import ChatChange
-from webapp.chat_streams import apply_streams
+from webapp.chat_streams import apply_chunk_streams
 from webapp.freshchat.client import ExtractLink, FreshchatClient, LinkExpired
 from webapp.freshchat.extract_columns import describe_header
-from webapp.freshchat.reports import ExtractCheck, check_extract, iter_extract
+from webapp.freshchat.reports import ExtractCheck, check_extract, iter_extract_chunks
 
 SPOOL_IN_MEMORY = 1 << 20  # a window holds all its files at once: bigger ones go to disk
 MAX_FAILING_SHARE = 0.05
@@ -126,15 +126,16 @@ def apply_window(
         for files, (_event, event_problems) in zip(window, found, strict=True)
     ]
     try:
-        return apply_streams(integration_id, streams, checkpoint=checkpoint)
+        return apply_chunk_streams(integration_id, streams, checkpoint=checkpoint)
     finally:
         problems.extend(f"{event}: {p}" for event, listed in found for p in listed)
 
 
-def _event_stream(files: EventFiles, problems: list[str]) -> Iterator[ChatChange]:
-    """One event's changes, file after file (each event's files cover the window in order)."""
+def _event_stream(files: EventFiles, problems: list[str]) -> Iterator[list[ChatChange]]:
+    """One event's changes in lists, file after file (each event's files cover the window
+    in order)."""
     for spool in files.spools:
-        yield from iter_extract(spool, files.event, problems)
+        yield from iter_extract_chunks(spool, files.event, problems)
 
 
 def header_summary(window: list[EventFiles]) -> str:

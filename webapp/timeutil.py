@@ -59,8 +59,13 @@ def iso_z(value: datetime) -> str:
 
 def floor_interval(value: datetime) -> datetime:
     """Start of the 15-minute UTC interval (:00, :15, :30, :45) that holds ``value``."""
-    value = to_naive_utc(value)
-    return value.replace(minute=value.minute - value.minute % 15, second=0, microsecond=0)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    # The constructor rather than ``replace``: three keywords cost three times as much, and
+    # a pull window floors every chat's arrival (bench/bench_floor.py).
+    return datetime(
+        value.year, value.month, value.day, value.hour, value.minute - value.minute % 15
+    )
 
 
 def now_from(config: Mapping[str, Any]) -> datetime:

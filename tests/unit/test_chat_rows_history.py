@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from webapp.chat_rows import _history_from_json, _history_to_json
+from webapp.chat_row_values import _history_from_json, _history_to_json
 
 AT = datetime(2026, 3, 4, 9, 7, 30, 123000)
 LATER = datetime(2026, 3, 4, 10, 0)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.unit.test_chats import BILLING, SUPPORT, T0, lifecycle, make_integration, stats
-from webapp import chat_rows
+from webapp import chat_row_values
 from webapp.changes import ChatChange
 from webapp.chat_streams import apply_streams
 from webapp.chats import apply_changes, refresh_groups, row_values_from_state
@@ -142,15 +142,34 @@ def test_sqlite_values_are_the_text_the_driver_would_store():
             last_change_time=at + timedelta(hours=2),
         ),
         ChatState("c", created_time=datetime(2026, 3, 1), first_seen_time=at, spam=True),
+        # Most chats: history times that are the arrival's and the resolution's.
+        ChatState(
+            "d",
+            created_time=at,
+            first_seen_time=at,
+            first_resolved_time=datetime(2026, 3, 1, 10),
+            last_resolved_time=datetime(2026, 3, 1, 10),
+            status="resolved",
+            status_time=datetime(2026, 3, 1, 10),
+            group_history=((at, "g-1"), (datetime(2026, 3, 1, 10), 'g-"2"')),
+            last_change_time=datetime(2026, 3, 1, 10),
+        ),
+        ChatState("e", created_time=at, group_history=((at, None),)),
+        ChatState(
+            "f",
+            created_time=at,
+            last_resolved_time=at + timedelta(hours=3),
+            group_history=tuple((at + timedelta(hours=n), f"g{n}") for n in range(4)),
+        ),
     ]
     contact = Contact("g-support", datetime(2026, 3, 1, 9), "group at its latest resolution")
     for state in states:
         for made in (None, contact):
-            plain = chat_rows.write_values(7, state, made)
+            plain = chat_row_values.write_values(7, state, made)
             as_text = tuple(
                 value.isoformat(" ") if isinstance(value, datetime) else value for value in plain
             )
-            assert chat_rows.sqlite_write_values(7, state, made) == as_text
+            assert chat_row_values.sqlite_write_values(7, state, made) == as_text
             assert row_values_from_state(state, made)["conversation_id"] == state.conversation_id
 
 

@@ -67,3 +67,30 @@ def test_fold_refuses_a_change_of_another_chat_anywhere_in_the_list():
         assert "another conversation" in str(error)
     else:
         raise AssertionError("a change of another chat was folded in")
+
+
+def _reference_history(stored: tuple, changes: list[ChatChange]) -> tuple:
+    """The group rule in its plainest words: every distinct observation, stored ones
+    first, sorted by time (then group id, None as ""), ties kept in arrival order."""
+    observations = list(stored)
+    for change in changes:
+        if change.group_id != NO_GROUP_INFO:
+            observation = (change.group_time or change.at, change.group_id)
+            if observation not in observations:
+                observations.append(observation)
+    return tuple(sorted(observations, key=lambda seen: (seen[0], seen[1] or "")))
+
+
+def test_the_group_history_is_every_distinct_observation_in_time_order():
+    rng = random.Random(1201)
+    for _ in range(3000):
+        changes = [_random_change(rng) for _ in range(rng.randrange(1, 6))]
+        split = rng.randrange(len(changes) + 1)
+        stored = merge_all(ChatState("c1"), changes[:split])
+        assert stored.group_history == _reference_history((), changes[:split])
+
+        merged = merge_all(stored, changes[split:] + changes[:1])  # and a repeated one
+
+        assert merged.group_history == _reference_history(
+            stored.group_history, changes[split:] + changes[:1]
+        )

@@ -27,14 +27,10 @@ from webapp.timeutil import parse_timestamp
 
 _TRUTHY = frozenset({"true", "1", "yes", "y"})
 # Nearly every flag cell reads like this: no ``lower()`` needed to know it is off.
+_PLAINLY_OFF = frozenset({"", "false", "0", "no", "n", "False", "FALSE"})
 # Distinct group ids shared between rows, at most (a file is not trusted to
 # hold few of them).
 _STRINGS_KEPT = 2_000
-_PLAINLY_OFF = frozenset({"", "false", "0", "no", "n", "False", "FALSE"})
-
-
-def _flag(text: str) -> bool:
-    return text not in _PLAINLY_OFF and text.lower() in _TRUTHY
 
 
 class RowProblem(Exception):
@@ -104,18 +100,9 @@ class RowPlan:
         """The cell ``value`` (of ``meaning``, for messages) as naive UTC; None when blank."""
         if not value:
             return None
-        if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
-            # Freshchat's own form (2026-11-02T09:03:12.345Z), in nearly every cell: read
-            # as naive UTC directly, the very value parse_timestamp's offset round trip gives.
-            # An aware result means the shape only looked right (``...12.34ZZ``,
-            # ``T09-03:12.345Z`` read as an offset): leave it to the general parser.
-            try:  # not ``suppress``: its context manager cost a third of this call
-                parsed = datetime.fromisoformat(value[:23])
-            except ValueError:
-                pass
-            else:
-                if parsed.tzinfo is None:
-                    return parsed
+        parsed = _freshchat_time(value)
+        if parsed is not None:
+            return parsed
         if value[-4:].upper() == " UTC":
             value = value[:-4].rstrip()
         try:
@@ -158,6 +145,23 @@ def _first_non_blank(cells: list[str], indexes: tuple[int, ...]) -> str:
     return ""
 
 
+def _freshchat_time(value: str) -> datetime | None:
+    """Freshchat's own form (``2026-11-02T09:03:12.345Z``, nearly every cell) as naive UTC,
+    read directly; None for any other text, which ``RowPlan.time`` then reads in full.
+
+    An aware result means the shape only looked right (``...12.34ZZ``, ``T09-03:12.345Z``
+    read as an offset): None, so the general parser decides.
+    """
+    if len(value) == 24 and value[23] == "Z" and value[10] == "T" and value[19] == ".":
+        try:  # not ``suppress``: its context manager cost a third of this call
+            parsed = datetime.fromisoformat(value[:23])
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return parsed
+    return None
+
+
 def row_essentials(
     values: list[str], plan: RowPlan, event: str
 ) -> tuple[str, datetime, datetime | None]:
@@ -170,65 +174,65 @@ def row_essentials(
     if not conversation_id:
         raise RowProblem("no chat id", "no conversation id")
     if event == EVENT_CREATED:
-        created = plan.needed_time(values[_CREATED], CREATED_TIME)
+        created = _freshchat_time(values[_CREATED]) or plan.needed_time(
+            values[_CREATED], CREATED_TIME
+        )
         return conversation_id, created, created
-    return (
-        conversation_id,
-        plan.needed_time(values[_TIME], TIME),
-        plan.time(values[_CREATED], CREATED_TIME),
-    )
+    # The event's time first: a row lacking it is refused for that, whatever else it has.
+    at = _freshchat_time(values[_TIME]) or plan.needed_time(values[_TIME], TIME)
+    text = values[_CREATED]
+    created = (_freshchat_time(text) or plan.time(text, CREATED_TIME)) if text else None
+    return conversation_id, at, created
+
+
+_new = tuple.__new__
 
 
 def row_to_change(values: list[str], plan: RowPlan, event: str) -> ChatChange:
     """The change one row states (``values`` from ``plan.values``); raises ``RowProblem``."""
     conversation_id, at, created = row_essentials(values, plan, event)
-    status_word = values[_STATUS].lower()
-    spam = _flag(values[_SPAM]) or status_word == "spam"
-    deleted = _flag(values[_DELETED]) or status_word == "deleted"
+    status_word = values[_STATUS]
+    if status_word:
+        status_word = status_word.lower()
+    # A flag is on when its cell reads as true; nearly every cell is plainly off, which
+    # settles it without ``lower()``.
+    spam_cell, deleted_cell = values[_SPAM], values[_DELETED]
+    spam = (spam_cell not in _PLAINLY_OFF and spam_cell.lower() in _TRUTHY) or (
+        status_word == "spam"
+    )
+    deleted = (deleted_cell not in _PLAINLY_OFF and deleted_cell.lower() in _TRUTHY) or (
+        status_word == "deleted"
+    )
+    group_id = plan.group(values)
+    resolved: datetime | None = None
+    status_out: str | None = None
+    arrival_unknown = True  # only the Created export says when a chat arrived
     if event == EVENT_CREATED:
-        group_id = plan.group(values)
-        return ChatChange(
-            conversation_id,
-            created,
-            created_time=created,
-            group_id=group_id,
-            spam=spam,
-            deleted=deleted,
-        )
-    if event == EVENT_RESOLVED:
-        resolved: datetime | None = at
-        status_out = "resolved"
-        if spam:
-            resolved, status_out = None, "spam"
+        at, arrival_unknown = created, False  # type: ignore[assignment]
+    elif event == EVENT_RESOLVED:
         if deleted:
-            resolved, status_out = None, "deleted"
-        group_id = plan.group(values)
-        return ChatChange(
+            status_out = "deleted"
+        elif spam:
+            status_out = "spam"
+        else:
+            resolved, status_out = at, "resolved"
+    elif event != EVENT_GROUP_ASSIGNED:
+        status_out = values[_STATUS] or None
+        group_id, spam, deleted = NO_GROUP_INFO, False, False
+    # ChatChange's fields in order; the C tuple constructor, not the named tuple's
+    # keyword-taking ``__new__`` (a Python function): one per CSV row (bench_floor.py).
+    return _new(
+        ChatChange,
+        (
             conversation_id,
             at,
-            created_time=created,
-            resolved_time=resolved,
-            status=status_out,
-            group_id=group_id,
-            spam=spam,
-            deleted=deleted,
-            arrival_unknown=True,
-        )
-    if event == EVENT_GROUP_ASSIGNED:
-        group_id = plan.group(values)
-        return ChatChange(
-            conversation_id,
-            at,
-            created_time=created,
-            group_id=group_id,
-            spam=spam,
-            deleted=deleted,
-            arrival_unknown=True,
-        )
-    return ChatChange(
-        conversation_id,
-        at,
-        created_time=created,
-        status=values[_STATUS] or None,
-        arrival_unknown=True,
+            created,
+            resolved,
+            status_out,
+            group_id,
+            spam,
+            deleted,
+            None,
+            arrival_unknown,
+        ),
     )

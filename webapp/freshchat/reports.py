@@ -59,6 +59,7 @@ __all__ = [
     "check_extract",
     "iter_csv",
     "iter_extract",
+    "iter_extract_chunks",
     "parse_extract",
     "read_headers",
 ]
@@ -97,6 +98,30 @@ def iter_csv(
     changes were yielded, so a caller that must apply all or nothing of a file runs
     ``check_extract`` over it first.
     """
+    for chunk in _csv_chunks(stream, event, problems, member, 1):
+        yield from chunk
+
+
+# Changes per list handed out by the chunked reading (a few hours of a busy account's chats).
+CHUNK_CHANGES = 1_000
+
+
+def iter_extract_chunks(
+    file: BinaryIO, event: str, problems: list[str], size: int = CHUNK_CHANGES
+) -> Iterator[list[ChatChange]]:
+    """``iter_extract`` in lists of at most ``size`` changes: what the pull funnel reads.
+
+    Same rows, same order, same problems; a list at a time spares each row the trip
+    through three generators, which cost a tenth of reading a window (bench_floor.py).
+    """
+    with closing(csv_members(file)) as members:
+        for name, stream in members:
+            yield from _csv_chunks(stream, event, problems, name, size)
+
+
+def _csv_chunks(
+    stream: BinaryIO, event: str, problems: list[str], member: str, size: int
+) -> Iterator[list[ChatChange]]:
     key = event_key(event)
     where = f"{member}, " if member else ""
     with closing(csv_rows(stream)) as rows:
@@ -104,13 +129,19 @@ def iter_csv(
         if reading is None:
             return
         plan = RowPlan(reading)
+        values = plan.values
+        chunk: list[ChatChange] = []
         for first_line, cells in rows:
             try:
-                change = row_to_change(plan.values(cells), plan, key)
+                chunk.append(row_to_change(values(cells), plan, key))
             except RowProblem as problem:
                 problems.append(f"{where}line {first_line}: {problem}")
                 continue
-            yield change
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 def iter_extract(file: BinaryIO, event: str, problems: list[str]) -> Iterator[ChatChange]:
