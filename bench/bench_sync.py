@@ -267,8 +267,10 @@ class Phases:
         """Wrap what the sync calls per report file (names as ``pull_window`` uses them)."""
         FreshchatClient.download_to = self.wrap("download", FreshchatClient.download_to)  # type: ignore[method-assign]
         pull_window.check_extract = self.wrap("check", pull_window.check_extract)
-        pull_window.iter_extract = self.wrap_iterator("parse", pull_window.iter_extract)
-        pull_window.apply_streams = self.wrap("apply", pull_window.apply_streams)
+        pull_window.iter_extract_chunks = self.wrap_iterator(
+            "parse", pull_window.iter_extract_chunks
+        )
+        pull_window.apply_chunk_streams = self.wrap("apply", pull_window.apply_chunk_streams)
 
     def breakdown(self, wall: float, cpu: float) -> dict[str, tuple[float, float]]:
         steps = {
