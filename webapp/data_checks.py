@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 # Six missed beats (thirty polls of the page): long past a busy moment's delay, short
 # enough that an admin waiting on a dead check is soon told so.
-STALE_AFTER_SECONDS = 30.0
+STALE_AFTER_SECONDS = 6 * HEARTBEAT_SECONDS
 
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, FAILED = "running", "failed"
 INTERRUPTED = "interrupted"  # shown only: a running row whose worker went silent
 
 Clock = Callable[[], float] | None
