@@ -70,7 +70,8 @@ class EventReport:
 
 @dataclass
 class Diagnosis:
-    """A whole check; ``state`` is running, done or failed (failed: not even groups read)."""
+    """A whole check; ``state`` is running, done or failed (failed: not even groups read),
+    or, as ``webapp.data_checks`` shows one whose worker went silent, interrupted."""
 
     integration: str
     domain: str
