@@ -1,4 +1,4 @@
-"""Check data access: what Freshchat sends this account, read in memory, stored nowhere.
+"""Check data access: what Freshchat sends this account, read in memory, only a report kept.
 
 Freshchat publishes no Extract header line, so when counts look wrong the admin (and
 support) need to see what the account really sends. A diagnosis runs one short Extract
@@ -12,16 +12,15 @@ hashed (SHA-256, first 16 hex digits: enough to match one against Freshchat, not
 it back), and no names, messages or cell values are included: header names, counts and
 reasons only.
 
-The last diagnosis per integration is kept in this process's memory (``latest``/
-``start``), for the page's progress and its Download button; nothing goes to the database.
+The page's check runs in the background and is kept, as that JSON form, in the database
+(``webapp.data_checks``) so that every server process shows its progress and result.
+Nothing the check reads from Freshchat is stored beyond that report.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,9 +31,7 @@ from webapp.freshchat.client import FreshchatClient, FreshchatError
 from webapp.freshchat.extract_columns import HeaderRefused, needed_for
 from webapp.freshchat.reports import MalformedReport, check_extract, iter_extract, read_headers
 from webapp.pull_window import MAX_FAILING_SHARE
-from webapp.timeutil import iso_z, utcnow
-
-log = logging.getLogger(__name__)
+from webapp.timeutil import iso_z, parse_timestamp, utcnow
 
 WINDOW = timedelta(hours=24)
 SAMPLE_IDS = 5
@@ -73,7 +70,8 @@ class EventReport:
 
 @dataclass
 class Diagnosis:
-    """A whole check; ``state`` is running, done or failed (failed: not even groups read)."""
+    """A whole check; ``state`` is running, done or failed (failed: not even groups read),
+    or, as ``webapp.data_checks`` shows one whose worker went silent, interrupted."""
 
     integration: str
     domain: str
@@ -97,6 +95,21 @@ class Diagnosis:
             body[key] = iso_z(body[key]) if body[key] else None
         body["kind"] = "chat-volume-hub data access check"
         return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], *, integration: str) -> Diagnosis:
+        """The check back from ``as_json`` (the name is not kept there, so it is given)."""
+        fields = {k: v for k, v in body.items() if k not in ("kind", "integration", "events")}
+        for key in ("window_from", "window_to", "finished_at"):
+            fields[key] = parse_timestamp(fields.get(key))
+        events = [
+            EventReport(
+                **{k: v for k, v in event.items() if k != "headers"},
+                headers=[HeaderReport(**header) for header in event.get("headers", [])],
+            )
+            for event in body.get("events", [])
+        ]
+        return cls(integration=integration, events=events, **fields)
 
 
 def run_diagnosis(
@@ -228,56 +241,3 @@ def text_report(diagnosis: Diagnosis) -> list[str]:
             lines.append(f"  header{where}: {understood or 'empty file'}")
     lines.extend(f"Finding: {finding}" for finding in diagnosis.findings)
     return lines
-
-
-# --------------------------------------------------------------------------- in this process
-
-_lock = threading.Lock()
-_latest: dict[int, Diagnosis] = {}
-
-
-def latest(integration_id: int) -> Diagnosis | None:
-    with _lock:
-        return _latest.get(integration_id)
-
-
-def new_diagnosis(integration_id: int, name: str, domain: str, now: datetime) -> Diagnosis | None:
-    """Register a new check for the integration; None while one is already running."""
-    with _lock:
-        current = _latest.get(integration_id)
-        if current is not None and current.state == "running":
-            return None
-        diagnosis = Diagnosis(name, domain, now - WINDOW, now)
-        _latest[integration_id] = diagnosis
-        return diagnosis
-
-
-def forget(integration_id: int) -> None:
-    with _lock:
-        _latest.pop(integration_id, None)
-
-
-def start(
-    integration_id: int,
-    diagnosis: Diagnosis,
-    client: FreshchatClient,
-    *,
-    inline: bool = False,
-    poll_interval: float = 5.0,
-) -> None:
-    """Run a registered check, in a background thread unless ``inline`` (tests, CLI)."""
-
-    def work() -> None:
-        try:
-            run_diagnosis(client, diagnosis, poll_interval=poll_interval)
-        except Exception as exc:  # the page must stop showing progress whatever happens
-            log.exception("data access check of integration %s failed", integration_id)
-            diagnosis.state = "failed"
-            diagnosis.progress = (
-                f"Internal error during the check ({exc.__class__.__name__}); see the server log."
-            )
-
-    if inline:
-        work()
-    else:
-        threading.Thread(target=work, name=f"diagnose-{integration_id}", daemon=True).start()

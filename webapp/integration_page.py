@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from webapp import diagnose, overlaps, push_summary, webhook_intake
+from webapp import data_checks, diagnose, overlaps, push_summary, webhook_intake
 from webapp.display_time import ShownZone, shown_zone
 from webapp.integrations import current_app_key
 from webapp.models import ApiKey, Integration, SyncRun
@@ -138,7 +138,7 @@ def build(
         zone=shown_zone(integration.display_timezone),
         app_key=key,
         overlap=overlaps.overlap_of(integration),
-        diagnosis=diagnose.latest(integration.id),
+        diagnosis=data_checks.latest(integration),
         stats=stats,
         push=push_section(integration, events_url=events_url, limits=limits, key=key)
         if live

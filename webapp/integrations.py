@@ -14,7 +14,7 @@ from peewee import IntegrityError
 from webapp import chats
 from webapp.database import model_from_row, prepared_sql
 from webapp.extensions import db
-from webapp.models import ApiKey, Chat, Integration
+from webapp.models import ApiKey, Chat, DataCheck, Integration
 from webapp.names import name_problem
 from webapp.security import NewApiKey, SecretBox, generate_api_key
 from webapp.timeutil import utcnow
@@ -153,6 +153,8 @@ def delete(integration: Integration, *, remove_data: bool) -> None:
         # Free the name for reuse while keeping the row (and its statistics).
         integration.name_key = f"{integration.name_key}#deleted-{integration.id}"
         integration.save()
+        # Its data access check goes too (a hard delete cascades); a running one then stops.
+        DataCheck.delete().where(DataCheck.integration == integration).execute()
 
 
 def issue_app_key(integration: Integration) -> NewApiKey:

@@ -261,6 +261,25 @@ class RateLimit(BaseModel):
         primary_key = CompositeKey("scope", "subject")
 
 
+class DataCheck(BaseModel):
+    """An integration's latest Check data access, shared by every process (one row each).
+
+    The check runs in a thread of the process that started it; any process shows it from
+    here. ``body`` is the check as its support-safe JSON (``Diagnosis.as_json``, without
+    the integration's name): header names, counts, reasons, hashed ids; no cell value.
+    ``beat_at`` (Unix seconds, the database's clock) is the worker's last sign of life: a
+    running check whose worker went silent is shown as interrupted (``webapp.data_checks``).
+    """
+
+    integration = ForeignKeyField(
+        Integration, primary_key=True, backref="data_checks", on_delete="CASCADE"
+    )
+    token = CharField(max_length=32)  # this run's: a superseded worker's writes touch nothing
+    state = CharField(max_length=20)  # running | done | failed
+    beat_at = DoubleField()
+    body = TextField()
+
+
 ALL_MODELS = [
     Admin,
     Integration,
@@ -273,4 +292,5 @@ ALL_MODELS = [
     RefusedRequest,
     WebhookEndpoint,
     RateLimit,
+    DataCheck,
 ]

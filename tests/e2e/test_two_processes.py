@@ -15,7 +15,9 @@ Proven, each by its own test, in this order on the same pair of servers:
 * **Sync now** works from both, and both pages then show the same next sync, one period
   after the last start (not the old schedule's time);
 * the sign-in throttle and the push limits (per key, and failed keys per address) count
-  hits made to either server against one limit.
+  hits made to either server against one limit;
+* **Check data access** started in one server shows its progress and result in the
+  other, which refuses a second check while the first runs.
 """
 
 from __future__ import annotations
@@ -322,3 +324,63 @@ def test_the_push_limits_are_shared(cluster):
         assert flooded.status_code == 429
         assert flooded.json() == {"error": "too many failed keys from this address"}
     assert _push(a, wrong, events[0], "198.51.100.3").status_code == 401  # another client
+
+
+def _check_panel(cluster: Cluster, server: Server, *, start: bool = False) -> str:
+    """The data access panel as ``server``'s page polls it, or as pressing Check answers."""
+    url = f"{server.url}/integrations/{cluster.integration_id}/diagnose"
+    if not start:
+        response = server.session.get(url, headers={"HX-Request": "true"}, timeout=30)
+    else:
+        page = f"{server.url}/integrations/{cluster.integration_id}"
+        token = csrf_token_from(server.session.get(page, timeout=30).text)
+        headers = {"HX-Request": "true", "X-CSRFToken": token}
+        response = server.session.post(url, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _download(cluster: Cluster, server: Server) -> requests.Response:
+    url = f"{server.url}/integrations/{cluster.integration_id}/diagnostic.json"
+    return server.session.get(url, timeout=30)
+
+
+def test_check_data_access_runs_in_one_server_and_shows_in_the_other(cluster):
+    a, b = cluster.servers
+    cluster.sim.gate.clear()  # the check's first request, the group listing, waits here
+    cluster.sim.held.clear()
+    try:
+        started = _check_panel(cluster, a, start=True)
+        assert 'data-state="running"' in started and "already running" not in started
+        wait_for(cluster.sim.held.is_set, "the check to reach Freshchat", cluster.servers)
+        # B, where none of it runs, shows it running and polls for more.
+        seen = _check_panel(cluster, b)
+        assert 'data-state="running"' in seen and 'hx-trigger="every 1s"' in seen
+        assert "Step 1 of 4: Reading the group listing" in seen
+        assert _download(cluster, b).status_code == 404  # nothing finished to download
+        for server in (b, a):  # a second check is refused by either server
+            refused = _check_panel(cluster, server, start=True)
+            assert "A check is already running" in refused
+            assert 'data-state="running"' in refused
+    finally:
+        cluster.sim.gate.set()
+    wait_for(
+        lambda: 'data-state="done"' in _check_panel(cluster, b),
+        "B to show the check done",
+        cluster.servers,
+    )
+    result = _check_panel(cluster, b)
+    for event in ("Conversation-Created", "Conversation-Group-Assigned", "Conversation-Resolved"):
+        assert f"{event}: ok" in result
+    assert "Everything the sync needs was found." in result
+    report = _download(cluster, b).json()
+    assert report["groups_listed"] == 3 and len(report["events"]) == 3
+
+    # Once it is over, either server may start the next one.
+    again = _check_panel(cluster, b, start=True)
+    assert "already running" not in again
+    wait_for(
+        lambda: 'data-state="done"' in _check_panel(cluster, a),
+        "A to show the check B started done",
+        cluster.servers,
+    )

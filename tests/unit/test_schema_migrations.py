@@ -12,11 +12,18 @@ from tests.engines import ON_POSTGRES, database_url, postgres_only, sqlite_only
 from webapp import integrations, schema
 from webapp.database import open_database
 from webapp.extensions import db
-from webapp.models import ALL_MODELS, Integration
+from webapp.models import ALL_MODELS, DataCheck, Integration
 from webapp.security import SecretBox
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "schema" / "main-2026-12-01.sql"
 TABLES = ("admin", "integration", "api_key", "group", "chat", "interval_stat", "sync_run")
+MIGRATIONS = (
+    "0001_integration_ids_never_reused",
+    "0002_shared_rate_limits",
+    "0003_shared_data_checks",
+)
+# Tables the fixture's schema lacks, made by the upgrade.
+NEW_TABLES = {"rate_limit", "data_check"}
 
 
 def _rows(database, columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
@@ -60,6 +67,7 @@ def test_a_database_file_from_before_migrations_upgrades_and_keeps_every_row(tmp
     with sqlite3.connect(path) as connection:
         connection.executescript(FIXTURE.read_text())
     raw = open_database_raw(path)
+    assert NEW_TABLES.isdisjoint(raw.get_tables())
     old_columns = _columns(raw)
     before = _rows(raw, old_columns)
 
@@ -67,21 +75,19 @@ def test_a_database_file_from_before_migrations_upgrades_and_keeps_every_row(tmp
     try:
         migrations = [line for line in database.schema_changes if line.startswith("migration")]
         added = database.schema_changes[len(migrations) :]
-        assert migrations == [
-            f"migration {name}: {schema.describe(name)}"
-            for name in ("0001_integration_ids_never_reused", "0002_shared_rate_limits")
-        ]
+        assert migrations == [f"migration {name}: {schema.describe(name)}" for name in MIGRATIONS]
         # Columns newer models declare, nullable or defaulted, come after the migrations.
         assert added and all(line.startswith("added column ") for line in added)
         assert _rows(database, old_columns) == before
         with database.connection_context():
+            assert set(database.get_tables()) >= NEW_TABLES
             (ddl,) = database.execute_sql(
                 "SELECT sql FROM sqlite_master WHERE name = 'integration'"
             ).fetchone()
             assert "AUTOINCREMENT" in ddl
             assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
             assert database.execute_sql("PRAGMA foreign_keys").fetchone() == (1,)
-        assert [applied for _, applied, _ in schema.status(database)] == [True, True]
+        assert [applied for _, applied, _ in schema.status(database)] == [True] * len(MIGRATIONS)
         _ids_are_never_reused(database)
         # A second start finds nothing to do.
         db.initialize(None)
@@ -108,7 +114,7 @@ def test_a_postgresql_database_from_before_migrations_upgrades_and_keeps_every_r
     )
     db.initialize(old)
     with old.connection_context():
-        old.create_tables(ALL_MODELS)
+        old.create_tables([model for model in ALL_MODELS if model is not DataCheck])
         for name in ("One", "Two", "Three"):
             _add(name, f"{name.lower()}.freshchat.com")
     before = _rows(old)
@@ -117,10 +123,11 @@ def test_a_postgresql_database_from_before_migrations_upgrades_and_keeps_every_r
     database = open_database(url)
     try:
         assert [line.split(":")[0] for line in database.schema_changes] == [
-            "migration 0001_integration_ids_never_reused",
-            "migration 0002_shared_rate_limits",
+            f"migration {name}" for name in MIGRATIONS
         ]  # the old tables here were made from today's models: no column is missing
         assert _rows(database) == before
+        with database.connection_context():
+            assert "data_check" in database.get_tables()
         _ids_are_never_reused(database)
     finally:
         db.initialize(None)

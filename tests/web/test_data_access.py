@@ -8,14 +8,16 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from peewee import SQL
 
 from tests.conftest import add_integration, make_test_app
-from webapp import diagnose, scheduler
+from webapp import data_checks, scheduler
 from webapp.clients import ClientSettings
 from webapp.connection import check_credentials
+from webapp.database import now_seconds_sql
 from webapp.extensions import db
 from webapp.freshchat.simulator import FreshchatSimulator, SimAccount, serve_in_thread
-from webapp.models import SyncRun
+from webapp.models import DataCheck, Integration, SyncRun
 from webapp.timeutil import utcnow
 
 DOMAIN = "acme.freshchat.com"
@@ -42,7 +44,6 @@ def app(tmp_path, sim):
     )
     yield application
     scheduler.shutdown()
-    diagnose._latest.clear()
     db.initialize(None)
 
 
@@ -143,8 +144,10 @@ def test_check_data_access_shows_each_events_header_and_rows_then_downloads_safe
 
 def test_the_check_shows_progress_while_it_runs_and_refuses_a_second_one(app, admin):
     integration_id = add_integration(app, "Support", DOMAIN, ADMIN_KEY)
-    running = diagnose.new_diagnosis(integration_id, "Support", DOMAIN, utcnow())
-    running.progress = "Conversation-Created: waiting for Freshchat's report"
+    with app.app_context(), db.connection_context():
+        running = data_checks.begin(Integration.get_by_id(integration_id), utcnow())
+        running.diagnosis.progress = "Conversation-Created: waiting for Freshchat's report"
+        data_checks.save(running)
     html = admin.get(f"/integrations/{integration_id}/diagnose", htmx=True).get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in html and '<progress class="progress"' in html
     assert "Step 1 of 4: Conversation-Created: waiting" in read(html).by_id["diagnosis-progress"]
@@ -154,6 +157,48 @@ def test_the_check_shows_progress_while_it_runs_and_refuses_a_second_one(app, ad
     # Without HTMX the panel's URL is the page.
     plain = admin.get(f"/integrations/{integration_id}/diagnose")
     assert plain.status_code == 303 and plain.headers["Location"].endswith("#data")
+
+
+def test_a_check_whose_process_went_silent_is_shown_interrupted_and_may_be_run_again(app, admin):
+    integration_id = add_integration(app, "Support", DOMAIN, ADMIN_KEY)
+    with app.app_context(), db.connection_context():
+        data_checks.begin(Integration.get_by_id(integration_id), utcnow())
+        # Its worker's last beat, just over the limit ago on the database's clock.
+        silent_since = SQL(now_seconds_sql()) - (data_checks.STALE_AFTER_SECONDS + 1)
+        DataCheck.update(beat_at=silent_since).execute()
+    html = admin.get(f"/integrations/{integration_id}/diagnose", htmx=True).get_data(as_text=True)
+    panel = read(html)
+    assert "was interrupted" in panel.by_id["diagnosis-interrupted"]
+    assert 'data-state="interrupted"' in html and "hx-trigger" not in html  # no more polling
+    assert "<progress" not in html and "disabled" not in html
+    assert admin.get(f"/integrations/{integration_id}/diagnostic.json").status_code == 404
+
+    again = admin.post(f"/integrations/{integration_id}/diagnose", htmx=True)
+    assert (
+        "Everything the sync needs was found."
+        in read(again.get_data(as_text=True)).by_id["diagnosis-findings"]
+    )
+    assert admin.get(f"/integrations/{integration_id}/diagnostic.json").status_code == 200
+
+
+def test_deleting_the_integration_removes_its_check(app, admin):
+    kept = add_integration(app, "Kept", DOMAIN, ADMIN_KEY)
+    gone = add_integration(app, "Gone", DOMAIN, ADMIN_KEY)
+    for integration_id in (kept, gone):
+        admin.post(f"/integrations/{integration_id}/diagnose", htmx=True)
+    answer = admin.post(f"/integrations/{gone}/delete", {"confirm_name": "Gone"})
+    assert answer.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert [row.integration_id for row in DataCheck.select()] == [kept]
+    html = admin.get(f"/integrations/{gone}/diagnose", htmx=True).get_data(as_text=True)
+    assert 'data-state="none"' in html
+    # Deleted with its statistics: the row goes with the integration's.
+    answer = admin.post(
+        f"/integrations/{kept}/delete", {"remove_data": "y", "confirm_name": "Kept"}
+    )
+    assert answer.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert DataCheck.select().count() == 0
 
 
 def test_a_rejected_key_is_reported_per_event_and_by_the_cli(app, admin, tmp_path):

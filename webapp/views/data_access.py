@@ -1,5 +1,5 @@
 """The integration page's data section: Check data access (with progress), its JSON
-download, and Re-import a range. Thin: parse, call ``diagnose``/``reimport``, render."""
+download, and Re-import a range. Thin: parse, call ``data_checks``/``reimport``, render."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp import diagnose, pause, scheduler
+from webapp import data_checks, pause, scheduler
 from webapp.clients import client_factory_for
 from webapp.formatting import moment
 from webapp.models import Integration
@@ -25,7 +25,7 @@ def _panel(integration: Integration, message: str | None = None):  # type: ignor
         render_template(
             "integrations/_diagnosis.html",
             integration=integration,
-            diagnosis=diagnose.latest(integration.id),
+            diagnosis=data_checks.latest(integration),
             message=message,
         )
     )
@@ -51,17 +51,14 @@ def panel(integration_id: int):  # type: ignore[no-untyped-def]
 def check(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    diagnosis = diagnose.new_diagnosis(
-        integration.id, integration.name, integration.domain, now_from(current_app.config)
-    )
+    client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
+    started = data_checks.begin(integration, now_from(current_app.config))
     message = None
-    if diagnosis is None:
+    if started is None:
         message = _("A check is already running; its progress is shown below.")
     else:
-        client = client_factory_for(app.config, app.extensions["secret_box"])(integration)
-        diagnose.start(
-            integration.id,
-            diagnosis,
+        data_checks.run(
+            started,
             client,
             inline=bool(app.config.get("SYNC_NOW_INLINE")),
             poll_interval=float(app.config.get("EXTRACT_POLL_SECONDS", 5.0)),
@@ -76,8 +73,8 @@ def check(integration_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/integrations/<int:integration_id>/diagnostic.json")
 def download(integration_id: int):  # type: ignore[no-untyped-def]
     integration = get_integration(integration_id, allow_deleted=True)
-    diagnosis = diagnose.latest(integration.id)
-    if diagnosis is None or diagnosis.state == "running":
+    diagnosis = data_checks.latest(integration)
+    if diagnosis is None or diagnosis.state in (data_checks.RUNNING, data_checks.INTERRUPTED):
         abort(
             404,
             _("No finished data access check to download; run Check data access first."),
