@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -63,17 +62,16 @@ def open_database(url: str) -> Database:
             stale_timeout=300,
         )
     db.initialize(database)
-    database.schema_changes = schema.upgrade(database)  # type: ignore[attr-defined]
-    if not is_sqlite(database):
-        engine_postgresql.after_upgrade(database)
     if is_sqlite(database) and database.database not in ("", ":memory:"):
         # SQLite checkpoints the WAL and syncs the file whenever its *last* connection
-        # closes, and every request closes its own: without this idle anchor (opened once
-        # the file is in WAL mode) each request paid that, ~5 ms. Checkpoints still run
-        # automatically every 1000 pages; the anchor lives as long as the database object.
-        anchor = sqlite3.connect(database.database, check_same_thread=False)
-        anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
-        database._wal_anchor = anchor  # type: ignore[attr-defined]
+        # closes, and every request closes its own: without this idle anchor each request
+        # paid that, ~5 ms. Checkpoints still run automatically every 1000 pages; the
+        # anchor lives as long as the database object. Opened first, it is also what puts
+        # the file in WAL mode (processes starting together on a new file need that).
+        database._wal_anchor = engine_sqlite.wal_anchor(  # type: ignore[attr-defined]
+            database.database, SQLITE_PRAGMAS["busy_timeout"] / 1000
+        )
+    database.schema_changes = schema.upgrade(database)  # type: ignore[attr-defined]
     return database
 
 

@@ -15,10 +15,17 @@ on both engines without a lock or a transaction of its own, and the same cost wh
 the limit. That statement is the whole price on the push path (see ``bench/README.md``).
 
 Times are Unix seconds on the database's clock, the one clock every process shares.
+
+Rows whose hits have all run out are deleted by ``prune``: every minute by the scheduler,
+and, so that the table stays small where no scheduler runs (``waitress-serve wsgi:app``,
+servers started with the scheduler off), by every process once per ``PRUNE_EVERY`` counted
+hits. The other hits pay only a counter; the prune itself waits for a hit counted outside
+a transaction, so it never holds other keys' rows until a push's commit.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -31,6 +38,12 @@ _TABLE = RateLimit._meta.table_name
 SCOPE_PUSH = "push"  # requests per companion-app key
 SCOPE_PUSH_AUTH = "push-auth"  # failed keys per client address
 SCOPE_SIGN_IN = "sign-in"  # failed sign-ins per client address
+
+# Counted hits of this process between two prunes: expired rows stay at most about this
+# many (each hit writes at most one row) beyond the keys seen in the last window.
+PRUNE_EVERY = 1000
+_hits = itertools.count(1)
+_prune_due = False
 
 
 def _now(clock: Callable[[], float] | None) -> tuple[str, list[object]]:
@@ -82,7 +95,9 @@ class SharedLimit:
         if only_if_allowed:
             sql += f' WHERE "{_TABLE}"."tat" <= {now} + ?'
             params += [*at, self.tolerance]
-        return _execute(sql, params).rowcount == 1
+        counted = _execute(sql, params).rowcount == 1
+        _prune_now_and_then(self.clock)
+        return counted
 
     def _wait(self, subject: str) -> int:
         now, at = _now(self.clock)
@@ -120,6 +135,19 @@ class SharedLimit:
         RateLimit.delete().where(
             (RateLimit.scope == self.scope) & (RateLimit.subject == subject)
         ).execute()
+
+
+def _prune_now_and_then(clock: Callable[[], float] | None) -> None:
+    """Prune once every ``PRUNE_EVERY`` hits, at the first one outside a transaction.
+
+    Threads may race on the flag; at worst two prunes run, and the second deletes nothing.
+    """
+    global _prune_due
+    if next(_hits) % PRUNE_EVERY == 0:
+        _prune_due = True
+    if _prune_due and not db.in_transaction():
+        _prune_due = False
+        prune(clock)
 
 
 def prune(clock: Callable[[], float] | None = None) -> int:

@@ -8,6 +8,10 @@ peewee's migration runner and recorded in ``schema_migration``), and finally any
 or defaulted column a model declares and the table lacks. Anything else that differs is a
 migration to write; starting refuses with a clear message rather than run on a schema the
 code does not expect.
+
+Several processes may start at once (servers behind a proxy, ``flask db upgrade``): the
+whole upgrade holds the engine's upgrade lock, and what is missing is decided only once
+it is held, so the first process does the work and the others find nothing to do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from peewee import Database
 from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.migrations import Migration, Runner
 
+from webapp import engines
 from webapp.models import ALL_MODELS
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -29,19 +34,24 @@ def runner(database: Database) -> Runner:
 
 
 def upgrade(database: Database) -> list[str]:
-    """Apply what this database lacks; returns what was done, one line each."""
-    done: list[str] = []
-    with database.connection_context():
-        migrations = runner(database)
-        if not [name for name in database.get_tables() if name != HISTORY_TABLE]:
-            database.create_tables(ALL_MODELS)
-            migrations.fake()
-            return ["created every table"]
-        database.create_tables(ALL_MODELS, safe=True)
-        for name in migrations.up():
-            done.append(f"migration {name}: {describe(name)}")
-        done += [f"added column {column}" for column in add_missing_columns(database)]
+    """Apply what this database lacks; returns what was done, one line each (nothing when
+    another process did it first)."""
+    engine = engines.for_database(database)
+    with database.connection_context(), engine.upgrade_lock(database):
+        done = _upgrade_locked(database)
+        engine.after_upgrade(database)
     return done
+
+
+def _upgrade_locked(database: Database) -> list[str]:
+    migrations = runner(database)
+    if not [name for name in database.get_tables() if name != HISTORY_TABLE]:
+        database.create_tables(ALL_MODELS)
+        migrations.fake()
+        return ["created every table"]
+    database.create_tables(ALL_MODELS, safe=True)
+    done = [f"migration {name}: {describe(name)}" for name in migrations.up()]
+    return done + [f"added column {column}" for column in add_missing_columns(database)]
 
 
 def status(database: Database) -> list[tuple[str, bool, str]]:

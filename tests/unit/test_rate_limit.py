@@ -5,9 +5,11 @@ Two ``SharedLimit`` objects stand for two processes: they share nothing but the 
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from tests.engines import outside_query, postgres_only
+from webapp import rate_limit
 from webapp.extensions import db
 from webapp.models import RateLimit
 from webapp.rate_limit import SharedLimit, prune
@@ -80,6 +82,36 @@ def test_prune_drops_only_keys_whose_hits_ran_out(database):
     assert prune(lambda: now[0]) == 1
     assert [row.subject for row in RateLimit.select()] == ["recent"]
     assert limit.check("recent") is None and limit.check("recent") == 30
+
+
+def test_without_a_scheduler_expired_keys_go_every_few_hundred_hits(database, monkeypatch):
+    """No scheduler runs ``prune`` here: the hits themselves delete expired rows, once per
+    ``PRUNE_EVERY`` (the others add no statement), and never inside a transaction."""
+    assert rate_limit.PRUNE_EVERY >= 100  # a rare statement, not one per push request
+    monkeypatch.setattr(rate_limit, "PRUNE_EVERY", 4)
+    monkeypatch.setattr(rate_limit, "_hits", itertools.count(1))
+    monkeypatch.setattr(rate_limit, "_prune_due", False)
+    now = [1000.0]
+    push = SharedLimit("push", 100, window=60, clock=lambda: now[0])
+    failures = SharedLimit("sign-in", 5, window=60, clock=lambda: now[0])
+
+    def subjects() -> set[str]:
+        return {row.subject for row in RateLimit.select()}
+
+    push.check("gone-client")  # hit 1
+    now[0] += 61  # its hit has run out
+    for subject in ("a", "b"):  # hits 2 and 3
+        push.check(subject)
+    assert subjects() == {"gone-client", "a", "b"}  # no prune yet
+    with db.atomic():  # the 4th hit is counted inside a transaction (as a stored push)
+        push.check("a")
+    assert "gone-client" in subjects()  # due, but not while other rows could stay locked
+    failures.record("address")  # the next hit outside one: the prune runs
+    assert subjects() == {"a", "b", "address"}
+    now[0] += 61
+    for subject in ("c", "d", "e"):  # hits 6 to 8: pruned again at the 8th
+        push.check(subject)
+    assert subjects() == {"c", "d", "e"}
 
 
 def test_concurrent_checks_never_pass_more_than_the_limit(database):

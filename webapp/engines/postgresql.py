@@ -99,6 +99,28 @@ def write_transaction(
 _held = threading.local()
 
 
+# The advisory lock the schema upgrade holds ("CVHSCHEM"): any 64-bit number no other
+# code of this app locks. Advisory locks are per database, so tenants never wait on each
+# other.
+UPGRADE_LOCK_KEY = 0x4356_4853_4348_454D
+
+
+@contextmanager
+def upgrade_lock(database: Database) -> Iterator[None]:
+    """The whole schema upgrade as one transaction holding an advisory lock: a second
+    process starting at the same moment waits for the first to commit, then finds the
+    work done.
+
+    Transaction-level (``pg_advisory_xact_lock``): the commit or the rollback releases
+    it, so a pooled connection can never keep it after a failure. PostgreSQL's DDL is
+    transactional, so an upgrade that fails leaves the schema as it was; each
+    migration's own transaction nests inside as a savepoint.
+    """
+    with database.atomic():
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (UPGRADE_LOCK_KEY,))
+        yield
+
+
 # Tables whose rows may be lost in a crash without harm: rate-limit counts (a restart of
 # the server may forget them, as it always did when they lived in process memory).
 UNLOGGED_TABLES = ("rate_limit",)
@@ -109,7 +131,7 @@ def after_upgrade(database: Database) -> None:
 
     Their rows change on every push request; unlogged, a commit that only touches them
     does not wait for the write-ahead log to reach the disk, so the shared rate limit
-    does not add a second disk flush to each request.
+    does not add a second disk flush to each request. Runs inside ``upgrade_lock``.
     """
     with database.connection_context():
         for table in UNLOGGED_TABLES:
